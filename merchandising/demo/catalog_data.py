@@ -6,8 +6,12 @@ Every product is generated from ``random.Random(f"{seed}:{index}")`` alone, so p
 is the same whatever the catalog size: the first 300 rows of a 50,000-row benchmark file are
 the demo catalog itself. Leaf categories are dealt round-robin, so every size is balanced.
 
-Images are ``data:`` URIs holding a small SVG tile (category initials on the product's colour),
-so the demo never contacts an outside host and needs no media files. ``image_mode="none"``
+Images are small SVG placeholder tiles (the category's initials on the product's colour). By
+default ``image_url`` is ``{DEFAULT_IMAGE_BASE}/<leaf code>-<colour>.svg``: a path under the app's
+own static files (``/static/demo/products/``), made absolute because the catalog importer accepts
+only http(s) URLs; ``placeholder_images()`` returns every such file's SVG text so the seeding code
+can write them there. No outside host is ever named. ``images="data"`` gives self-contained SVG
+``data:`` URIs instead (for code that does not go through the importer) and ``images="none"``
 leaves the field empty (smaller benchmark files).
 
 About one product in five is deliberately *thin* (no description, or a bare one-line spec, and
@@ -25,6 +29,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
+
+#: Where the placeholder images live: the app's static files on the demo's default address.
+DEFAULT_IMAGE_BASE = "http://127.0.0.1:8000/static/demo/products"
 
 SEO_TITLE_MAX = 60
 SEO_DESCRIPTION_MAX = 155
@@ -640,15 +647,31 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _svg_data_uri(initials: str, color: str) -> str:
+def _image_name(leaf: Leaf, color: str) -> str:
+    return f"{leaf.code.lower()}-{(color or 'plain').replace(' ', '-')}.svg"
+
+
+def _placeholder_svg(leaf: Leaf, color: str) -> str:
     fill = COLOR_HEX.get(color, "#5c6b73")
-    svg = (
+    initials = "".join(w[0] for w in leaf.path.split(" > ")[-1].split()[:2]).upper()
+    return (
         "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 120 120'>"
         f"<rect width='120' height='120' fill='{fill}'/>"
         "<text x='60' y='70' font-family='sans-serif' font-size='30' text-anchor='middle' "
         f"fill='#ffffff'>{initials}</text></svg>"
     )
-    return "data:image/svg+xml," + quote(svg, safe="/:=' ")
+
+
+def placeholder_images() -> dict[str, str]:
+    """Every placeholder image the catalog can name: file name -> SVG text.
+
+    Write them to a static folder served at ``/static/demo/products/`` (``DEFAULT_IMAGE_BASE``).
+    """
+    out = {}
+    for leaf in TAXONOMY:
+        for color in leaf.attributes.get("color", ("",)):
+            out[_image_name(leaf, color)] = _placeholder_svg(leaf, color)
+    return out
 
 
 _UNITS = {"cm", "mm", "ml", "kg", "gsm", "pieces", "pages", "hours", "settings"}
@@ -663,11 +686,12 @@ def _title_case_attr(value: str) -> str:
 
 
 def make_product(
-    index: int, *, seed: int = 42, currency: str = "EUR", image_mode: str = "data"
+    index: int, *, seed: int = 42, currency: str = "EUR", images: str = DEFAULT_IMAGE_BASE
 ) -> dict[str, Any]:
     """Product number ``index`` of the catalog for ``seed``; same result whatever the catalog size.
 
-    ``image_mode``: ``"data"`` (an SVG ``data:`` URI, the default) or ``"none"`` (empty field).
+    ``images``: an http(s) base URL for the placeholder files (default ``DEFAULT_IMAGE_BASE``),
+    ``"data"`` (an SVG ``data:`` URI) or ``"none"`` (empty field).
     """
     if currency not in CURRENCY_RATES:
         raise ValueError(f"unsupported currency {currency!r}; use one of {sorted(CURRENCY_RATES)}")
@@ -739,8 +763,13 @@ def make_product(
         if not seo_description.endswith("."):
             seo_description += "."
 
-    initials = "".join(w[0] for w in leaf.path.split(" > ")[-1].split()[:2]).upper()
-    image_url = _svg_data_uri(initials, attrs.get("color", "")) if image_mode == "data" else ""
+    color = attrs.get("color", "")
+    if images == "none":
+        image_url = ""
+    elif images == "data":
+        image_url = "data:image/svg+xml," + quote(_placeholder_svg(leaf, color), safe="/:=' ")
+    else:
+        image_url = f"{images.rstrip('/')}/{_image_name(leaf, color)}"
 
     return {
         "sku": sku,
@@ -761,18 +790,18 @@ def make_product(
 
 
 def iter_catalog(
-    n: int = 360, *, seed: int = 42, currency: str = "EUR", image_mode: str = "data"
+    n: int = 360, *, seed: int = 42, currency: str = "EUR", images: str = DEFAULT_IMAGE_BASE
 ) -> Iterator[dict]:
     """Yield ``n`` products lazily (for 50,000-row benchmark files)."""
     for index in range(n):
-        yield make_product(index, seed=seed, currency=currency, image_mode=image_mode)
+        yield make_product(index, seed=seed, currency=currency, images=images)
 
 
 def generate_catalog(
-    n: int = 360, *, seed: int = 42, currency: str = "EUR", image_mode: str = "data"
+    n: int = 360, *, seed: int = 42, currency: str = "EUR", images: str = DEFAULT_IMAGE_BASE
 ) -> list[dict]:
     """The demo catalog: ``n`` products (default 360: 18 per leaf category, 20 leaves, 12 top levels)."""
-    return list(iter_catalog(n, seed=seed, currency=currency, image_mode=image_mode))
+    return list(iter_catalog(n, seed=seed, currency=currency, images=images))
 
 
 def product_csv_row(product: dict) -> dict[str, str]:
@@ -803,7 +832,7 @@ def write_catalog_csv(
     n: int = 360,
     seed: int = 42,
     currency: str = "EUR",
-    image_mode: str = "data",
+    images: str = DEFAULT_IMAGE_BASE,
     products: list[dict] | None = None,
 ) -> int:
     """Write a catalog as CSV in the import format; return the number of rows written.
@@ -815,7 +844,7 @@ def write_catalog_csv(
     source = (
         products
         if products is not None
-        else iter_catalog(n, seed=seed, currency=currency, image_mode=image_mode)
+        else iter_catalog(n, seed=seed, currency=currency, images=images)
     )
     extra = list(ATTRIBUTE_NAMES)
     if products is not None:
@@ -837,9 +866,9 @@ def _write_rows(fh: IO[str], products, extra: list[str]) -> int:
 
 
 def catalog_csv_text(
-    n: int = 360, *, seed: int = 42, currency: str = "EUR", image_mode: str = "data"
+    n: int = 360, *, seed: int = 42, currency: str = "EUR", images: str = DEFAULT_IMAGE_BASE
 ) -> str:
     """The CSV as a string (handy for upload tests)."""
     buf = io.StringIO()
-    write_catalog_csv(buf, n=n, seed=seed, currency=currency, image_mode=image_mode)
+    write_catalog_csv(buf, n=n, seed=seed, currency=currency, images=images)
     return buf.getvalue()

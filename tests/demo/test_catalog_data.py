@@ -7,11 +7,14 @@ from decimal import Decimal
 from merchandising.demo.catalog_data import (
     ATTRIBUTE_NAMES,
     CSV_BASE_COLUMNS,
+    DEFAULT_IMAGE_BASE,
     SEO_DESCRIPTION_MAX,
     SEO_TITLE_MAX,
+    catalog_csv_text,
     generate_catalog,
     iter_catalog,
     make_product,
+    placeholder_images,
     top_level,
     write_catalog_csv,
 )
@@ -63,8 +66,7 @@ def test_demo_catalog_is_big_varied_and_well_formed():
         assert len(p["seo_title"]) <= SEO_TITLE_MAX
         assert len(p["seo_description"]) <= SEO_DESCRIPTION_MAX
         assert len(p["title"]) <= 200
-        assert p["image_url"].startswith("data:image/svg+xml,")
-        assert "http://" not in p["image_url"].replace("http://www.w3.org/2000/svg", "")
+        assert p["image_url"].startswith(DEFAULT_IMAGE_BASE + "/")
     materials = {p["attributes"].get("material") for p in products} - {None}
     colors = {p["attributes"].get("color") for p in products} - {None}
     assert len(materials) >= 20 and len(colors) >= 10
@@ -113,8 +115,31 @@ def test_csv_has_import_columns_and_round_trips():
 
 def test_large_csv_streams_to_a_file(tmp_path):
     path = tmp_path / "catalog.csv"
-    assert write_catalog_csv(path, n=5000, image_mode="none") == 5000
+    assert write_catalog_csv(path, n=5000, images="none") == 5000
     with open(path, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 5000 and len({r["sku"] for r in rows}) == 5000
     assert all(r["image_url"] == "" for r in rows)
+
+
+def test_every_image_url_names_a_placeholder_file_on_the_app():
+    images = placeholder_images()
+    assert all(svg.startswith("<svg") for svg in images.values())
+    for product in generate_catalog(1000):
+        assert product["image_url"].removeprefix(DEFAULT_IMAGE_BASE + "/") in images
+    data = make_product(3, images="data")["image_url"]
+    assert data.startswith("data:image/svg+xml,")
+
+
+def test_csv_passes_the_catalog_importers_validation():
+    from merchandising.catalog import csv_format
+
+    report = csv_format.validate(catalog_csv_text(400))
+    assert report.ok, report.errors[:3]
+    assert len(report.rows) == 400
+    by_sku = {p["sku"]: p for p in generate_catalog(400)}
+    for row in report.rows[:50]:
+        product = by_sku[row.sku]
+        assert row.attributes == product["attributes"]
+        assert row.price == product["price"]
+        assert row.copy.get("description", "") == product["description"]
