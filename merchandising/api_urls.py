@@ -1,0 +1,11 @@
+"""Every REST route under /api/v1/. Each app keeps its own `api_urls`; storefront routes live
+under /api/v1/storefront/ and take a publishable key."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("storefront/", include("merchandising.storefront.api_urls")),
+    path("", include("merchandising.catalog.api_urls")),
+    path("", include("merchandising.jobs.api_urls")),
+    path("", include("merchandising.accounts.api_urls")),
+]

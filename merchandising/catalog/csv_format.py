@@ -1,0 +1,399 @@
+"""The catalog CSV format: reading, validating and writing it. Pure Python, no Django.
+
+Columns (header names are case-insensitive; order is free):
+
+- required: `sku`, `title`, `price`
+- optional: `brand`, `category` ("Kitchen > Cookware"), `currency` (ISO 4217), `stock`, `status`
+  (active|archived), `tags` ("a|b|c"), `image_url`
+- live copy: `description`, `seo_title`, `seo_description`, `ad_headlines` and `ad_descriptions`
+  ("|"-separated lists). An empty copy cell leaves the live copy as it is.
+- any other column becomes a product attribute (`color`, `material`, ...); `attr:` or
+  `attribute:` prefixes are stripped. Empty attribute cells are skipped.
+
+Every row is checked before anything is written; each problem names its line (as a spreadsheet
+numbers it: the header is line 1), its column and the reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+
+CORE_COLUMNS = (
+    "sku",
+    "title",
+    "brand",
+    "category",
+    "price",
+    "currency",
+    "stock",
+    "status",
+    "tags",
+    "image_url",
+)
+COPY_COLUMNS = ("description", "seo_title", "seo_description", "ad_headlines", "ad_descriptions")
+LIST_COLUMNS = ("tags", "ad_headlines", "ad_descriptions")
+REQUIRED_COLUMNS = ("sku", "title", "price")
+LIST_SEPARATOR = "|"
+
+MAX_LENGTHS = {
+    "sku": 64,
+    "title": 300,
+    "brand": 120,
+    "category": 300,
+    "image_url": 1000,
+    "description": 10_000,
+    "seo_title": 300,
+    "seo_description": 1_000,
+}
+MAX_LIST_ITEM = 300
+MAX_LIST_ITEMS = 50
+MAX_ATTRIBUTE_NAME = 100
+MAX_ATTRIBUTE_VALUE = 2_000
+MAX_ATTRIBUTES = 100
+MAX_PRICE = Decimal("9999999999.99")
+MAX_FIELD_CHARS = 100_000  # the csv module's own limit for one cell
+STATUSES = ("active", "archived")
+
+_SKU_RE = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
+_CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Cells that a spreadsheet would run as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "column": self.column, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}: {self.message}"
+
+
+@dataclass
+class CleanRow:
+    line: int
+    sku: str
+    title: str
+    price: Decimal
+    brand: str = ""
+    category: str = ""
+    currency: str | None = None
+    stock: int | None = None
+    status: str | None = None
+    tags: list[str] | None = None
+    image_url: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    copy: dict[str, str | list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class ValidationReport:
+    rows: list[CleanRow]
+    errors: list[RowError]
+    total_rows: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class FileError(ValueError):
+    """The file as a whole cannot be read (encoding, missing columns, broken quoting)."""
+
+    def __init__(self, message: str, *, line: int = 0, column: str = "") -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+    def as_row_error(self) -> RowError:
+        return RowError(self.line, self.column or "(file)", str(self))
+
+
+def decode(data: bytes, encoding: str = "utf-8") -> str:
+    """Decode the upload; a wrong encoding names the line and byte instead of guessing."""
+    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in {"utf-8", "utf8"} else encoding
+    try:
+        return data.decode(codec)
+    except LookupError as exc:
+        raise FileError(f"Unknown encoding {encoding!r}.") from exc
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start : exc.start + 1].hex().upper()
+        raise FileError(
+            f"The file is not valid {encoding} (byte 0x{byte} on line {line}). Save it as UTF-8, "
+            "or choose the encoding it was saved in (for example cp1252 for Excel on Windows).",
+            line=line,
+        ) from exc
+
+
+def header_map(header: list[str]) -> dict[int, str]:
+    """Column index -> canonical name; raises FileError for missing or repeated columns."""
+    names: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(header):
+        name = raw.strip().lower()
+        for prefix in ("attr:", "attribute:"):
+            if name.startswith(prefix):
+                name = "attr:" + raw.strip()[len(prefix) :].strip()
+                break
+        else:
+            if name not in CORE_COLUMNS + COPY_COLUMNS:
+                name = "attr:" + raw.strip()
+        if name in ("attr:", ""):
+            raise FileError(f"Column {index + 1} has no name in the header.", line=1)
+        key = name.lower()
+        if key in seen:
+            raise FileError(
+                f"Column {raw.strip()!r} appears twice in the header (columns {seen[key] + 1} and {index + 1}).",
+                line=1,
+                column=raw.strip(),
+            )
+        seen[key] = index
+        names[index] = name
+    missing = [c for c in REQUIRED_COLUMNS if c not in names.values()]
+    if missing:
+        raise FileError(f"The header lacks the required column(s): {', '.join(missing)}.", line=1)
+    return names
+
+
+def iter_records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """Yield (first line number, cells) for each record; line 1 is the header."""
+    csv.field_size_limit(MAX_FIELD_CHARS)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    previous_end = 0
+    while True:
+        start = previous_end + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            message = str(exc)
+            if "field larger than field limit" in message:
+                message = f"a cell is longer than {MAX_FIELD_CHARS:,} characters"
+            raise FileError(
+                f"Line {start}: the file cannot be read as CSV ({message}).", line=start
+            ) from exc
+        previous_end = reader.line_num
+        yield start, record
+
+
+def validate(text: str, *, default_currency: str = "EUR") -> ValidationReport:
+    """Check every row; return the clean rows and every problem found."""
+    records = iter_records(text)
+    try:
+        _, header = next(records)
+    except StopIteration:
+        raise FileError("The file is empty.", line=1) from None
+    columns = header_map(header)
+    rows: list[CleanRow] = []
+    errors: list[RowError] = []
+    first_line_of_sku: dict[str, int] = {}
+    total = 0
+    for line, cells in records:
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines are not rows
+        total += 1
+        if len(cells) > len(columns):
+            errors.append(
+                RowError(
+                    line,
+                    "(row)",
+                    f"has {len(cells)} cells but the header has {len(columns)} columns",
+                )
+            )
+            continue
+        values = {columns[i]: cell for i, cell in enumerate(cells)}
+        row, row_errors = validate_row(values, line=line, default_currency=default_currency)
+        errors.extend(row_errors)
+        if row is None:
+            continue
+        if row.sku in first_line_of_sku:
+            errors.append(
+                RowError(
+                    line,
+                    "sku",
+                    f"SKU {row.sku!r} already appears on line {first_line_of_sku[row.sku]}",
+                )
+            )
+            continue
+        first_line_of_sku[row.sku] = line
+        rows.append(row)
+    return ValidationReport(rows=rows, errors=errors, total_rows=total)
+
+
+def validate_row(
+    values: dict[str, str], *, line: int, default_currency: str = "EUR"
+) -> tuple[CleanRow | None, list[RowError]]:
+    errors: list[RowError] = []
+
+    def err(column: str, message: str) -> None:
+        errors.append(RowError(line, column, message))
+
+    def text(column: str) -> str:
+        value = (values.get(column) or "").strip()
+        if _CONTROL_RE.search(value):
+            err(column, "contains control characters")
+        limit = MAX_LENGTHS.get(column)
+        if limit and len(value) > limit:
+            err(column, f"is {len(value):,} characters long; the limit is {limit:,}")
+        return value
+
+    sku = text("sku")
+    if not sku:
+        err("sku", "is required")
+    elif not _SKU_RE.match(sku):
+        err("sku", "cannot contain spaces or control characters")
+    title = text("title")
+    if not title:
+        err("title", "is required")
+    price = _parse_price(values.get("price", ""), err)
+    row = CleanRow(line=line, sku=sku, title=title, price=price or Decimal(0))
+    row.brand = text("brand")
+    row.category = " > ".join(p.strip() for p in text("category").split(">") if p.strip())
+    currency = (values.get("currency") or "").strip().upper()
+    if currency:
+        if not _CURRENCY_RE.match(currency):
+            err("currency", f"{currency!r} is not a three-letter currency code such as EUR")
+        row.currency = currency
+    elif "currency" in values:
+        row.currency = default_currency
+    stock = (values.get("stock") or "").strip()
+    if stock:
+        try:
+            row.stock = int(stock)
+            if row.stock < 0:
+                err("stock", "cannot be negative")
+        except ValueError:
+            err("stock", f"{stock!r} is not a whole number")
+    status = (values.get("status") or "").strip().lower()
+    if status:
+        if status not in STATUSES:
+            err("status", f"{status!r} is not one of: {', '.join(STATUSES)}")
+        row.status = status
+    if "tags" in values:
+        row.tags = _parse_list(values["tags"], "tags", err)
+    image_url = text("image_url")
+    if image_url:
+        parts = urlsplit(image_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            err("image_url", "must be an http(s) URL")
+        row.image_url = image_url
+    elif "image_url" in values:
+        row.image_url = ""
+    for column in COPY_COLUMNS:
+        if column not in values or not values[column].strip():
+            continue
+        if column in LIST_COLUMNS:
+            items = _parse_list(values[column], column, err)
+            if items:
+                row.copy[column] = items
+        else:
+            value = text(column)
+            if value:
+                row.copy[column] = value
+    for column, value in values.items():
+        if not column.startswith("attr:"):
+            continue
+        name = column[5:]
+        value = value.strip()
+        if not value:
+            continue
+        if len(name) > MAX_ATTRIBUTE_NAME:
+            err(name, f"attribute names are limited to {MAX_ATTRIBUTE_NAME} characters")
+        if len(value) > MAX_ATTRIBUTE_VALUE:
+            err(
+                name,
+                f"is {len(value):,} characters long; attribute values are limited to {MAX_ATTRIBUTE_VALUE:,}",
+            )
+        if _CONTROL_RE.search(value):
+            err(name, "contains control characters")
+        row.attributes[name] = value
+    if len(row.attributes) > MAX_ATTRIBUTES:
+        err("(attributes)", f"{len(row.attributes)} attributes; the limit is {MAX_ATTRIBUTES}")
+    return (None if errors else row), errors
+
+
+def _parse_price(raw: str, err) -> Decimal | None:
+    raw = (raw or "").strip()
+    if not raw:
+        err("price", "is required")
+        return None
+    try:
+        price = Decimal(raw)
+    except InvalidOperation:
+        err("price", f"{raw!r} is not a number (use a dot for decimals, no currency sign)")
+        return None
+    if not price.is_finite():
+        err("price", f"{raw!r} is not a number")
+        return None
+    if price < 0:
+        err("price", "cannot be negative")
+        return None
+    if price > MAX_PRICE:
+        err("price", f"is larger than {MAX_PRICE}")
+        return None
+    if price != price.quantize(Decimal("0.01")):
+        err("price", f"{raw!r} has more than two decimals")
+        return None
+    return price.quantize(Decimal("0.01"))
+
+
+def _parse_list(raw: str, column: str, err) -> list[str]:
+    items = [item.strip() for item in (raw or "").split(LIST_SEPARATOR) if item.strip()]
+    if len(items) > MAX_LIST_ITEMS:
+        err(column, f"has {len(items)} items; the limit is {MAX_LIST_ITEMS}")
+    for item in items:
+        if len(item) > MAX_LIST_ITEM:
+            err(column, f"an item is {len(item):,} characters long; the limit is {MAX_LIST_ITEM}")
+            break
+        if _CONTROL_RE.search(item):
+            err(column, "contains control characters")
+            break
+    return items
+
+
+def neutralise(value: str) -> str:
+    """Make a cell safe to open in a spreadsheet: text that would run as a formula gets a leading
+    apostrophe (OWASP, "CSV Injection")."""
+    if value and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write(rows: Iterable[dict], attribute_names: list[str], out) -> None:
+    """Write products (dicts shaped like CleanRow plus `copy`) as CSV to the text stream `out`.
+    The output re-imports to the same catalog."""
+    writer = csv.writer(out)
+    writer.writerow(list(CORE_COLUMNS) + list(COPY_COLUMNS) + attribute_names)
+    for row in rows:
+        copy = row.get("copy") or {}
+        attrs = row.get("attributes") or {}
+        cells = [
+            row["sku"],
+            row["title"],
+            row.get("brand", ""),
+            row.get("category", ""),
+            str(row["price"]),
+            row.get("currency", ""),
+            str(row.get("stock", 0)),
+            row.get("status", "active"),
+            LIST_SEPARATOR.join(row.get("tags") or []),
+            row.get("image_url", ""),
+        ]
+        for column in COPY_COLUMNS:
+            value = copy.get(column, "")
+            cells.append(LIST_SEPARATOR.join(value) if isinstance(value, list) else value)
+        cells.extend(str(attrs.get(name, "")) for name in attribute_names)
+        writer.writerow([neutralise(c) for c in cells])

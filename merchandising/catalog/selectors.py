@@ -1,0 +1,120 @@
+"""Reads of the catalog, always scoped by merchant."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from .models import COPY_FIELDS, CopyRevision, LiveCopy, Product
+
+
+def products_list(
+    merchant,
+    *,
+    q: str = "",
+    category: str = "",
+    brand: str = "",
+    status: str = "",
+    stock: str = "",
+) -> QuerySet[Product]:
+    """Products filtered the way the dashboard and the API filter them. `category` matches the
+    path and everything below it; `stock` is "in" or "out"."""
+    qs = Product.objects.filter(merchant=merchant)
+    if q:
+        q = q.strip()
+        qs = qs.filter(
+            Q(sku__iexact=q) | Q(title__icontains=q) | Q(brand__icontains=q) | Q(sku__istartswith=q)
+        )
+    if category:
+        qs = qs.filter(Q(category=category) | Q(category__startswith=category + " > "))
+    if brand:
+        qs = qs.filter(brand=brand)
+    if status:
+        qs = qs.filter(status=status)
+    if stock == "in":
+        qs = qs.filter(stock__gt=0)
+    elif stock == "out":
+        qs = qs.filter(stock__lte=0)
+    return qs
+
+
+def product_get(merchant, sku: str) -> Product:
+    return Product.objects.get(merchant=merchant, sku=sku)
+
+
+def product_get_by_id(merchant, product_id: int) -> Product:
+    return Product.objects.get(merchant=merchant, pk=product_id)
+
+
+def product_live_copy(product: Product) -> dict:
+    """Field -> {"value", "source", "updated_at", "is_list"} for the fields that have live copy."""
+    return {
+        c.field: {
+            "value": c.value,
+            "source": c.source,
+            "updated_at": c.updated_at,
+            "is_list": isinstance(c.value, list),
+        }
+        for c in LiveCopy.objects.filter(product=product)
+    }
+
+
+def live_copy_values(merchant, product_ids) -> dict[int, dict]:
+    """product id -> {field: value}, in one query."""
+    out: dict[int, dict] = {}
+    for product_id, field, value in LiveCopy.objects.filter(
+        merchant=merchant, product_id__in=product_ids
+    ).values_list("product_id", "field", "value"):
+        out.setdefault(product_id, {})[field] = value
+    return out
+
+
+def copy_history(product: Product, field: str | None = None) -> QuerySet[CopyRevision]:
+    qs = CopyRevision.objects.filter(product=product).select_related("created_by")
+    return qs.filter(field=field) if field else qs
+
+
+def facet_values(merchant) -> dict[str, list[str]]:
+    """Distinct categories and brands for the filter drop-downs."""
+    base = Product.objects.filter(merchant=merchant)
+    return {
+        "categories": list(
+            base.exclude(category="")
+            .values_list("category", flat=True)
+            .distinct()
+            .order_by("category")[:500]
+        ),
+        "brands": list(
+            base.exclude(brand="")
+            .values_list("brand", flat=True)
+            .distinct()
+            .order_by("brand")[:500]
+        ),
+    }
+
+
+def products_for_export(merchant, *, queryset=None) -> tuple[list[dict], list[str]]:
+    qs = (queryset if queryset is not None else Product.objects.filter(merchant=merchant)).order_by(
+        "sku"
+    )
+    products = list(
+        qs.values(
+            "id",
+            "sku",
+            "title",
+            "brand",
+            "category",
+            "price",
+            "currency",
+            "stock",
+            "status",
+            "tags",
+            "image_url",
+            "attributes",
+        )
+    )
+    copy = live_copy_values(merchant, [p["id"] for p in products])
+    names: set[str] = set()
+    for p in products:
+        p["copy"] = {f: v for f, v in copy.get(p["id"], {}).items() if f in COPY_FIELDS}
+        names.update((p["attributes"] or {}).keys())
+    return products, sorted(names)

@@ -1,0 +1,407 @@
+"""Dashboard pages of the foundation: home, catalog, imports, jobs, staff, keys and settings."""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.views import View
+from django.views.generic import TemplateView
+
+from merchandising.accounts import selectors as accounts
+from merchandising.accounts import services as account_services
+from merchandising.catalog import selectors as catalog
+from merchandising.catalog import services as catalog_services
+from merchandising.catalog.models import Product
+from merchandising.jobs import selectors as jobs
+from merchandising.jobs import services as job_services
+from merchandising.jobs.models import Job
+
+from .base import MerchantPageMixin
+from .forms import ApiKeyForm, ImportForm, InviteForm, MerchantSettingsForm, ProductForm, RoleForm
+
+PAGE_SIZE = 50
+
+
+class Page(MerchantPageMixin, TemplateView):
+    pass
+
+
+class MerchantPickerView(TemplateView):
+    """/ : send a signed-in user to their merchant (or let them pick one)."""
+
+    template_name = "dashboard/pick_merchant.html"
+
+    def get(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect("login")
+        memberships = list(accounts.memberships_for_user(request.user))
+        preferred = request.session.get("merchant_slug")
+        for membership in memberships:
+            if membership.merchant.slug == preferred:
+                return redirect("dashboard:home", merchant_slug=preferred)
+        if len(memberships) == 1:
+            return redirect("dashboard:home", merchant_slug=memberships[0].merchant.slug)
+        return self.render_to_response({"memberships": memberships})
+
+
+class HomeView(Page):
+    template_name = "dashboard/home.html"
+    nav = "home"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        merchant = self.request.merchant
+        products = Product.objects.filter(merchant=merchant)
+        context.update(
+            product_count=products.count(),
+            active_count=products.filter(status=Product.Status.ACTIVE).count(),
+            out_of_stock=products.filter(status=Product.Status.ACTIVE, stock__lte=0).count(),
+            recent_jobs=jobs.jobs_list(merchant)[:5],
+        )
+        return context
+
+
+class ProductListView(Page):
+    template_name = "dashboard/catalog/list.html"
+    nav = "catalog"
+
+    def get_template_names(self):
+        if self.request.htmx and self.request.htmx.target == "product-results":
+            return ["dashboard/catalog/_results.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        params = self.request.GET
+        filters = {
+            k: params.get(k, "")[:300] for k in ("q", "category", "brand", "status", "stock")
+        }
+        qs = catalog.products_list(self.request.merchant, **filters).only(
+            "sku",
+            "title",
+            "brand",
+            "category",
+            "price",
+            "currency",
+            "stock",
+            "status",
+            "updated_at",
+        )
+        page = Paginator(qs.order_by("sku"), PAGE_SIZE).get_page(params.get("page"))
+        query = params.copy()
+        query.pop("page", None)
+        context.update(
+            filters=filters,
+            page=page,
+            facets=catalog.facet_values(self.request.merchant),
+            query=query.urlencode(),
+        )
+        return context
+
+
+class ProductDetailView(Page):
+    template_name = "dashboard/catalog/detail.html"
+    nav = "catalog"
+
+    def product(self) -> Product:
+        try:
+            return catalog.product_get_by_id(self.request.merchant, self.kwargs["product_id"])
+        except Product.DoesNotExist:
+            raise Http404("No such product.") from None
+
+    def get_context_data(self, form=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        product = self.product()
+        live = catalog.product_live_copy(product)
+        context.update(
+            product=product,
+            live_copy=live,
+            form=form or ProductForm(initial=ProductForm.initial_for(product, live)),
+            history=catalog.copy_history(product)[:50],
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        product = self.product()
+        form = ProductForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        data = dict(form.cleaned_data)
+        data["copy"] = {f: data.pop(f) for f in ("description", "seo_title", "seo_description")}
+        try:
+            catalog_services.product_update(product=product, data=data, user=request.user)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        messages.success(request, f"Saved {product.sku}.")
+        return redirect(
+            "dashboard:product", merchant_slug=request.merchant.slug, product_id=product.pk
+        )
+
+
+class CopyRevertView(MerchantPageMixin, View):
+    write_role = "reviewer"
+
+    def post(self, request, *args, **kwargs):
+        try:
+            product = catalog.product_get_by_id(request.merchant, kwargs["product_id"])
+            catalog_services.live_copy_revert(
+                product=product, revision_id=kwargs["revision_id"], user=request.user
+            )
+        except (Product.DoesNotExist, catalog_services.CopyRevision.DoesNotExist):
+            raise Http404("No such product or revision.") from None
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Reverted; the earlier text is live again.")
+        return redirect(
+            "dashboard:product",
+            merchant_slug=request.merchant.slug,
+            product_id=kwargs["product_id"],
+        )
+
+
+class ExportView(Page):
+    def get(self, request, *args, **kwargs):
+        out = io.StringIO()
+        filters = {
+            k: request.GET.get(k, "")[:300] for k in ("q", "category", "brand", "status", "stock")
+        }
+        catalog_services.product_export_csv(
+            merchant=request.merchant,
+            out=out,
+            queryset=catalog.products_list(request.merchant, **filters),
+        )
+        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{request.merchant.slug}-catalog.csv"'
+        )
+        return response
+
+
+class ImportView(Page):
+    template_name = "dashboard/catalog/import.html"
+    nav = "catalog"
+
+    def get_context_data(self, form=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            form=form or ImportForm(),
+            imports=jobs.jobs_list(self.request.merchant, kind="catalog_import")[:10],
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = ImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        upload = form.cleaned_data["file"]
+        job = catalog_services.product_import_submit(
+            merchant=request.merchant,
+            data=upload.read(),
+            filename=upload.name,
+            encoding=form.cleaned_data["encoding"],
+            partial=form.cleaned_data["partial"],
+            user=request.user,
+        )
+        return redirect("dashboard:job", merchant_slug=request.merchant.slug, job_id=job.pk)
+
+
+class JobListView(Page):
+    template_name = "dashboard/jobs/list.html"
+    nav = "jobs"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["jobs"] = jobs.jobs_list(self.request.merchant)[:100]
+        return context
+
+
+class JobDetailView(Page):
+    """A job with its progress bar; htmx polls the `_job` fragment until the job finishes."""
+
+    template_name = "dashboard/jobs/detail.html"
+    nav = "jobs"
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return ["dashboard/jobs/_job.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        try:
+            context["job"] = jobs.job_get(self.request.merchant, self.kwargs["job_id"])
+        except Job.DoesNotExist:
+            raise Http404("No such job.") from None
+        return context
+
+
+class JobCancelView(MerchantPageMixin, View):
+    def post(self, request, *args, **kwargs):
+        try:
+            job_services.job_cancel(merchant=request.merchant, job_id=kwargs["job_id"])
+        except Job.DoesNotExist:
+            raise Http404("No such job.") from None
+        return redirect(
+            "dashboard:job", merchant_slug=request.merchant.slug, job_id=kwargs["job_id"]
+        )
+
+
+class StaffView(Page):
+    template_name = "dashboard/settings/staff.html"
+    nav = "settings"
+    write_role = "owner"
+
+    def get_context_data(self, form=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        merchant = self.request.merchant
+        context.update(
+            staff=accounts.staff_list(merchant),
+            invitations=accounts.invitations_pending(merchant),
+            form=form or InviteForm(),
+            role_form=RoleForm(),
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = InviteForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        account_services.invitation_create(
+            merchant=request.merchant,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            invited_by=request.user,
+            base_url=request.build_absolute_uri("/"),
+        )
+        messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+        return redirect("dashboard:staff", merchant_slug=request.merchant.slug)
+
+
+class StaffChangeView(MerchantPageMixin, View):
+    write_role = "owner"
+
+    def post(self, request, *args, **kwargs):
+        membership = (
+            accounts.staff_list(request.merchant).filter(pk=kwargs["membership_id"]).first()
+        )
+        if membership is None:
+            raise Http404("No such member.")
+        try:
+            if request.POST.get("action") == "remove":
+                account_services.membership_remove(
+                    merchant=request.merchant, membership_id=membership.pk
+                )
+                messages.success(request, f"{membership.user} no longer has access.")
+            else:
+                form = RoleForm(request.POST)
+                if form.is_valid():
+                    with transaction.atomic():
+                        account_services.membership_set(
+                            merchant=request.merchant,
+                            user=membership.user,
+                            role=form.cleaned_data["role"],
+                        )
+                    messages.success(
+                        request, f"{membership.user} is now {form.cleaned_data['role']}."
+                    )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("dashboard:staff", merchant_slug=request.merchant.slug)
+
+
+class ApiKeysView(Page):
+    template_name = "dashboard/settings/keys.html"
+    nav = "settings"
+    required_role = "owner"
+    write_role = "owner"
+
+    def get_context_data(self, form=None, new_key=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            keys=accounts.api_keys_list(self.request.merchant),
+            form=form or ApiKeyForm(),
+            new_key=new_key,
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if "revoke" in request.POST:
+            try:
+                key = account_services.api_key_revoke(
+                    merchant=request.merchant, key_id=int(request.POST["revoke"])
+                )
+            except (ValueError, account_services.ApiKey.DoesNotExist):
+                raise Http404("No such key.") from None
+            messages.success(request, f"Revoked {key.name}; it stopped working at once.")
+            return redirect("dashboard:keys", merchant_slug=request.merchant.slug)
+        form = ApiKeyForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        key, raw = account_services.api_key_create(
+            merchant=request.merchant,
+            name=form.cleaned_data["name"],
+            kind=form.cleaned_data["kind"],
+            created_by=request.user,
+        )
+        # Rendered once in this response and never stored: the page says so.
+        return self.render_to_response(self.get_context_data(new_key={"key": key, "raw": raw}))
+
+
+class SettingsView(Page):
+    template_name = "dashboard/settings/general.html"
+    nav = "settings"
+    write_role = "owner"
+
+    def get_context_data(self, form=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        merchant = self.request.merchant
+        context["form"] = form or MerchantSettingsForm(
+            initial={
+                "name": merchant.name,
+                "default_currency": merchant.default_currency,
+                "storefront_origins": "\n".join(merchant.storefront_origins),
+            }
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = MerchantSettingsForm(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        merchant = request.merchant
+        try:
+            with transaction.atomic():
+                merchant.name = form.cleaned_data["name"]
+                merchant.default_currency = form.cleaned_data["default_currency"]
+                merchant.save(update_fields=["name", "default_currency"])
+                account_services.merchant_update_origins(
+                    merchant=merchant, origins=form.cleaned_data["storefront_origins"].splitlines()
+                )
+        except ValidationError as exc:
+            form.add_error("storefront_origins", " ".join(exc.messages))
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        messages.success(request, "Settings saved.")
+        return redirect("dashboard:settings", merchant_slug=merchant.slug)
+
+
+class ComingSoonView(Page):
+    """Sections whose pages arrive with later work; each says what it will hold."""
+
+    template_name = "dashboard/coming_soon.html"
+    section = ""
+    blurb = ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(section=self.section, blurb=self.blurb)
+        return context

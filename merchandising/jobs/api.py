@@ -1,0 +1,41 @@
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+
+from merchandising.accounts.api_base import MerchantGenericAPIView
+
+from . import selectors, services
+from .serializers import JobSerializer
+
+
+class JobCursor(CursorPagination):
+    ordering = "-created_at"
+    page_size = 50
+
+
+class JobListAPI(MerchantGenericAPIView):
+    """Jobs of this merchant, newest first; filter with ?kind=."""
+
+    serializer_class = JobSerializer
+    pagination_class = JobCursor
+
+    def get(self, request):
+        page = self.paginate_queryset(
+            selectors.jobs_list(request.merchant, kind=request.query_params.get("kind"))
+        )
+        return self.get_paginated_response(JobSerializer(page, many=True).data)
+
+
+class JobDetailAPI(MerchantGenericAPIView):
+    serializer_class = JobSerializer
+
+    def get(self, request, job_id: int):
+        return Response(JobSerializer(selectors.job_get(request.merchant, job_id)).data)
+
+
+class JobCancelAPI(MerchantGenericAPIView):
+    serializer_class = JobSerializer
+
+    def post(self, request, job_id: int):
+        return Response(
+            JobSerializer(services.job_cancel(merchant=request.merchant, job_id=job_id)).data
+        )

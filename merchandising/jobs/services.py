@@ -1,0 +1,56 @@
+"""Creating, advancing and cancelling jobs."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Job
+
+
+class JobCancelled(Exception):
+    """Raised inside a task when the user asked to cancel; the runner records it."""
+
+
+def job_submit(
+    *, merchant, kind: str, task, params: dict | None = None, user=None, queue: str = "default"
+) -> Job:
+    """Create a queued job and enqueue `task(job_id)` once the surrounding transaction commits."""
+    job = Job(
+        merchant=merchant,
+        kind=kind,
+        params=params or {},
+        created_by=user if getattr(user, "pk", None) else None,
+        queue=queue,
+    )
+    job.full_clean()
+    job.save()
+    transaction.on_commit(lambda: task.apply_async(args=[job.pk], queue=queue))
+    return job
+
+
+def job_cancel(*, merchant, job_id: int) -> Job:
+    """Ask a job to stop. A queued job is cancelled at once; a running one at its next progress
+    report."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(merchant=merchant, pk=job_id)
+        if job.is_finished:
+            return job
+        job.cancel_requested = True
+        fields = ["cancel_requested"]
+        if job.status == Job.Status.QUEUED:
+            job.status = Job.Status.CANCELLED
+            job.finished_at = timezone.now()
+            job.message = "Cancelled before it started."
+            fields += ["status", "finished_at", "message"]
+        job.save(update_fields=fields)
+    return job
+
+
+def job_report(*, job: Job, progress: int, message: str = "") -> None:
+    """Save progress (0-100) and a message; raise JobCancelled if the user cancelled."""
+    progress = max(0, min(100, int(progress)))
+    Job.objects.filter(pk=job.pk).update(progress=progress, message=message[:500])
+    job.progress, job.message = progress, message[:500]
+    if Job.objects.filter(pk=job.pk, cancel_requested=True).exists():
+        raise JobCancelled()

@@ -1,0 +1,107 @@
+"""Placements: the named slots on a shop's pages that show recommendations."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+from recsys.ranking import Diversity, Filters, RankingConfigError, Rules
+
+placement_key_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9_-]*$", "Lower-case letters, digits, dashes and underscores."
+)
+
+MAX_LIMIT = 50
+
+
+class Placement(models.Model):
+    """One slot: which strategy fills it, with which filters, rules and diversity.
+
+    `filters`, `rules` and `diversity` are JSON in the formats that `recsys.ranking.Filters`,
+    `Rules` and `Diversity` parse (and validate in `clean`). `fixed_skus` is the hand-picked
+    list used by the "fixed" strategy (as primary or as fallback).
+    """
+
+    class Strategy(models.TextChoices):
+        LIGHTFM = "lightfm", "LightFM model: personal (profile, features and this session)"
+        SIMILAR = "similar", "LightFM model: similar to the current product"
+        POPULARITY = "popularity", "Most popular"
+        NEWEST = "newest", "Newest"
+        FIXED = "fixed", "Fixed list"
+
+    class Fallback(models.TextChoices):
+        POPULARITY = "popularity", "Most popular"
+        NEWEST = "newest", "Newest"
+        FIXED = "fixed", "Fixed list"
+
+    merchant = models.ForeignKey(
+        "accounts.Merchant", on_delete=models.CASCADE, related_name="placements"
+    )
+    key = models.CharField(
+        max_length=60,
+        validators=[placement_key_validator],
+        help_text='Used in the widget: data-merchlab-placement="home".',
+    )
+    name = models.CharField(max_length=120)
+    strategy = models.CharField(max_length=16, choices=Strategy.choices, default=Strategy.LIGHTFM)
+    fallback_strategy = models.CharField(
+        max_length=16,
+        choices=Fallback.choices,
+        default=Fallback.POPULARITY,
+        help_text="Used when there is no model yet, and to fill slots the strategy leaves empty.",
+    )
+    fixed_skus = models.JSONField(default=list, blank=True)
+    filters = models.JSONField(default=dict, blank=True)
+    rules = models.JSONField(default=list, blank=True)
+    diversity = models.JSONField(default=dict, blank=True)
+    limit = models.PositiveSmallIntegerField(
+        default=8, validators=[MinValueValidator(1), MaxValueValidator(MAX_LIMIT)]
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["merchant_id", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "key"], name="placement_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.name})"
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        for name, parser in (
+            ("filters", Filters.from_json),
+            ("rules", Rules.from_json),
+            ("diversity", Diversity.from_json),
+        ):
+            try:
+                parser(getattr(self, name))
+            except RankingConfigError as exc:
+                errors.setdefault(name, []).append(str(exc))
+        skus = self.fixed_skus
+        if not isinstance(skus, list) or not all(isinstance(s, str) and s.strip() for s in skus):
+            errors.setdefault("fixed_skus", []).append("A list of SKUs.")
+        elif len(skus) > 200:
+            errors.setdefault("fixed_skus", []).append("At most 200 SKUs.")
+        elif (self.FIXED_NEEDED & {self.strategy, self.fallback_strategy}) and not skus:
+            errors.setdefault("fixed_skus", []).append(
+                "The fixed-list strategy needs at least one SKU."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    FIXED_NEEDED = frozenset({"fixed"})
+
+    # Parsed settings (validated by clean on every write).
+    def parsed_filters(self) -> Filters:
+        return Filters.from_json(self.filters)
+
+    def parsed_rules(self) -> Rules:
+        return Rules.from_json(self.rules)
+
+    def parsed_diversity(self) -> Diversity:
+        return Diversity.from_json(self.diversity)
