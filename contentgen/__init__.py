@@ -1,0 +1,1 @@
+"""LLM product copy: specs, prompts, guards, model backends, generation (and, in subpackages, review and fine-tuning)."""

@@ -1,0 +1,959 @@
+"""Guards: checks run on every generated text (pure, no Django import).
+
+Each guard returns a list of :class:`Flag` with a plain-language message a
+merchant understands and a severity:
+
+- ``hard``: the text must not be offered as is (over length, empty, cut off,
+  degenerate, a claim not backed by the product's facts, a banned word, markup
+  or links, wrong language). Generation regenerates with another seed, and a
+  text still failing is kept with its flags for a human to decide.
+- ``soft``: worth a reviewer's look (a little short, an unverified bare number,
+  a superlative, duplicate headlines, a thin product).
+
+:func:`check_copy` runs all guards for one draft value and also computes the
+attribute-coverage score (which of the product's key facts the text mentions).
+
+The factual-claim guard is deliberately conservative: a claim passes only when
+the same value (numbers compared as values, so ``1-9/16`` is 1.5625 and never
+matches ``9/16``) or the same term (materials, certifications) appears
+somewhere in the product's facts. It errs toward flagging, since the reviewer
+can approve anyway, while an invented "steel" on a copper product cannot be
+taken back once shoppers read it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+from contentgen.facts import fact_items, is_thin, key_facts
+from contentgen.specs import KindSpec, get_spec
+
+__all__ = [
+    "HARD",
+    "SOFT",
+    "Flag",
+    "GuardResult",
+    "check_copy",
+    "check_length",
+    "check_empty_or_truncated",
+    "check_repetition",
+    "check_facts",
+    "check_banned",
+    "check_markup",
+    "check_language",
+    "check_thin",
+    "coverage",
+    "extract_numbers",
+    "detect_language",
+]
+
+HARD = "hard"
+SOFT = "soft"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One guard finding. ``code`` is stable (for filters); ``message`` is for people."""
+
+    code: str
+    severity: str
+    message: str
+    detail: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class GuardResult:
+    flags: list[Flag]
+    coverage: float
+    covered: list[str]
+    missing: list[str]
+
+    @property
+    def passed(self) -> bool:
+        """True when no hard guard failed."""
+        return not any(f.severity == HARD for f in self.flags)
+
+    @property
+    def hard_count(self) -> int:
+        return sum(1 for f in self.flags if f.severity == HARD)
+
+    def flag_dicts(self) -> list[dict]:
+        return [f.to_dict() for f in self.flags]
+
+
+def _items(value: str | list[str]) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+def _joined(value: str | list[str]) -> str:
+    return "\n".join(_items(value))
+
+
+def _norm(text: str) -> str:
+    """Lowercase, accents kept, hyphens/underscores/slashes as spaces, single spaces."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"[-_/]+", " ", text)
+    text = re.sub(r"[^\w%.+ ]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _contains_phrase(haystack_norm: str, phrase: str) -> bool:
+    needle = _norm(phrase)
+    if not needle:
+        return False
+    return re.search(r"(?<!\w)" + re.escape(needle) + r"(?!\w)", haystack_norm) is not None
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------- length
+
+
+def check_length(kind: str, value: str | list[str]) -> list[Flag]:
+    """Over the kind's character limit (hard), item counts (hard), word range (soft)."""
+    spec = get_spec(kind)
+    flags: list[Flag] = []
+    items = _items(value)
+    for i, item in enumerate(items):
+        n = len(item.strip())
+        if n > spec.max_chars:
+            where = f"Item {i + 1} ({_quote(item)!r})" if spec.is_list else "The text"
+            flags.append(
+                Flag(
+                    "over_length",
+                    HARD,
+                    f"{where} is {n} characters; the limit for {spec.label.lower()} is {spec.max_chars}.",
+                    {"item": i, "length": n, "limit": spec.max_chars},
+                )
+            )
+    if spec.is_list:
+        count = len([i for i in items if i.strip()])
+        if count < spec.min_items:
+            flags.append(
+                Flag(
+                    "too_few_items",
+                    HARD,
+                    f"Only {count} usable {spec.label.lower()}; at least {spec.min_items} are needed.",
+                    {"count": count, "min": spec.min_items},
+                )
+            )
+        elif count > spec.max_items:
+            flags.append(
+                Flag(
+                    "too_many_items",
+                    HARD,
+                    f"{count} {spec.label.lower()}; at most {spec.max_items} are allowed.",
+                    {"count": count, "max": spec.max_items},
+                )
+            )
+    if spec.max_words:
+        words = len(_joined(value).split())
+        if words > spec.max_words:
+            flags.append(
+                Flag(
+                    "too_long_words",
+                    SOFT,
+                    f"The text has {words} words; aim for {spec.min_words}-{spec.max_words}.",
+                    {"words": words},
+                )
+            )
+    return flags
+
+
+# --------------------------------------------------------------------------- empty / truncated
+
+_TERMINAL = tuple('.!?…"”’)»')
+
+
+def check_empty_or_truncated(
+    kind: str, value: str | list[str], *, truncated: bool = False
+) -> list[Flag]:
+    """Empty text (hard), cut off by the token limit (hard), too short (hard/soft), no final punctuation (soft)."""
+    spec = get_spec(kind)
+    text = _joined(value).strip()
+    if not text:
+        return [Flag("empty", HARD, "The model wrote nothing usable.")]
+    flags: list[Flag] = []
+    if truncated:
+        flags.append(
+            Flag(
+                "truncated",
+                HARD,
+                "The text was cut off because the model hit its length limit before finishing.",
+            )
+        )
+    if not spec.is_list:
+        words = len(text.split())
+        if spec.min_words and words < spec.min_words // 2:
+            flags.append(
+                Flag(
+                    "too_short",
+                    HARD,
+                    f"The text has only {words} words; a {spec.label.lower()} needs about {spec.min_words}-{spec.max_words}.",
+                    {"words": words},
+                )
+            )
+        elif spec.min_words and words < spec.min_words:
+            flags.append(
+                Flag(
+                    "short",
+                    SOFT,
+                    f"The text has {words} words; aim for {spec.min_words}-{spec.max_words}.",
+                    {"words": words},
+                )
+            )
+        elif len(text) < spec.min_chars:
+            flags.append(
+                Flag(
+                    "short",
+                    SOFT,
+                    f"The text is only {len(text)} characters long.",
+                    {"length": len(text)},
+                )
+            )
+        if (
+            spec.name in ("description", "seo_description")
+            and not truncated
+            and not text.endswith(_TERMINAL)
+        ):
+            flags.append(
+                Flag(
+                    "unfinished",
+                    SOFT,
+                    "The text does not end with a full stop; it may stop mid-sentence.",
+                )
+            )
+    return flags
+
+
+# --------------------------------------------------------------------------- repetition
+
+_WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD_RE.findall(text)]
+
+
+def check_repetition(kind: str, value: str | list[str]) -> list[Flag]:
+    """Repeated phrases, stutters, character runs, symbol soup, duplicate list items."""
+    spec = get_spec(kind)
+    flags: list[Flag] = []
+    text = _joined(value)
+    words = _words(text)
+
+    run = re.search(r"(\S)\1{5,}", text)
+    if run:
+        flags.append(
+            Flag(
+                "degenerate",
+                HARD,
+                f"The character {run.group(1)!r} is repeated {len(run.group(0))} times in a row.",
+            )
+        )
+    stutter = re.search(r"\b(\w+)(?:\W+\1\b){2,}", text, re.IGNORECASE)
+    if stutter:
+        flags.append(
+            Flag(
+                "repeated_word",
+                HARD,
+                f"The word {stutter.group(1)!r} is repeated several times in a row.",
+            )
+        )
+    non_space = [c for c in text if not c.isspace()]
+    if len(non_space) >= 12:
+        letters = sum(1 for c in non_space if c.isalpha())
+        if letters / len(non_space) < 0.5:
+            flags.append(
+                Flag(
+                    "degenerate",
+                    HARD,
+                    "The text is mostly symbols or digits rather than words.",
+                )
+            )
+    for n, limit in ((4, 3), (3, 4)):
+        counts: dict[tuple[str, ...], int] = {}
+        for i in range(len(words) - n + 1):
+            gram = tuple(words[i : i + n])
+            counts[gram] = counts.get(gram, 0) + 1
+        worst = max(counts.items(), key=lambda kv: kv[1], default=None)
+        if worst and worst[1] >= limit:
+            flags.append(
+                Flag(
+                    "repeated_phrase",
+                    HARD,
+                    f"The phrase {' '.join(worst[0])!r} appears {worst[1]} times.",
+                    {"phrase": " ".join(worst[0]), "count": worst[1]},
+                )
+            )
+            break
+    if not spec.is_list:
+        sentences = [
+            s.strip().lower() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 4
+        ]
+        seen: set[str] = set()
+        for s in sentences:
+            if s in seen:
+                flags.append(
+                    Flag("repeated_sentence", HARD, f"The sentence {_quote(s)!r} appears twice.")
+                )
+                break
+            seen.add(s)
+        if len(words) >= 30 and len(set(words)) / len(words) < 0.35:
+            flags.append(
+                Flag(
+                    "degenerate",
+                    HARD,
+                    "The text keeps reusing the same few words.",
+                    {"distinct_ratio": round(len(set(words)) / len(words), 2)},
+                )
+            )
+    else:
+        seen_items: set[str] = set()
+        for item in _items(value):
+            key = " ".join(_words(item))
+            if key and key in seen_items:
+                flags.append(
+                    Flag(
+                        "duplicate_item",
+                        SOFT,
+                        f"{_quote(item)!r} appears more than once.",
+                    )
+                )
+                break
+            seen_items.add(key)
+    return flags
+
+
+# --------------------------------------------------------------------------- factual claims
+
+_UNICODE_FRACTIONS = {
+    "½": 0.5,
+    "⅓": 1 / 3,
+    "⅔": 2 / 3,
+    "¼": 0.25,
+    "¾": 0.75,
+    "⅕": 0.2,
+    "⅛": 0.125,
+    "⅜": 0.375,
+    "⅝": 0.625,
+    "⅞": 0.875,
+}
+_UF = "".join(_UNICODE_FRACTIONS)
+
+# Units, longest first so "mah" wins over "m". Grouped by dimension for messages.
+_UNITS = {
+    "length": "mm cm m km in inch inches ft feet foot yd yard yards mi mile miles \" ''",
+    "weight": "mg g gram grams kg kilo kilos kilogram kilograms lb lbs pound pounds oz ounce ounces ct carat carats",
+    "volume": "ml cl l liter liters litre litres gal gallon gallons qt quart quarts pint pints cup cups fl oz floz",
+    "power": "w watt watts kw kwh wh mah v volt volts a amp amps hz khz mhz ghz",
+    "data": "kb mb gb tb mbps gbps mp megapixel megapixels px dpi",
+    "time": "s sec secs second seconds min mins minute minutes h hr hrs hour hours day days week weeks month months year years yr yrs",
+    "other": "% percent °c °f ° c f psi bar rpm db lm lumens k tpi awg gauge pcs pc pieces piece pack packs count x mph kmh sq",
+}
+_UNIT_DIMENSION = {u: dim for dim, units in _UNITS.items() for u in units.split()}
+_UNIT_ALT = "|".join(re.escape(u) for u in sorted(_UNIT_DIMENSION, key=len, reverse=True))
+
+_NUMBER_CORE = (
+    r"(?P<mixed>(?P<mw>\d+)(?:\s+|-)(?P<mn>\d+)/(?P<md>\d+))"
+    rf"|(?P<umixed>(?P<uw>\d+)\s?(?P<uf>[{_UF}]))"
+    rf"|(?P<ufrac>[{_UF}])"
+    r"|(?P<frac>(?P<fn>\d+)/(?P<fd>\d+))"
+    r"|(?P<thou>\d{1,3}(?:,\d{3})+(?:\.\d+)?)"
+    r"|(?P<dec>\d+(?:[.,]\d+)?)"
+)
+_NUMBER_RE = re.compile(
+    r"(?:(?<=[xX×])|(?<![\w.]))(?P<cur>[$€£¥])?\s?(?:" + _NUMBER_CORE + r")"
+    r"(?:\s?-?\s?(?P<unit>" + _UNIT_ALT + r")(?![a-z]))?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class NumberMention:
+    text: str
+    value: float
+    unit: str | None
+
+    @property
+    def dimension(self) -> str | None:
+        if self.unit is None:
+            return None
+        if self.unit in "$€£¥":
+            return "money"
+        return _UNIT_DIMENSION.get(self.unit.lower())
+
+
+def extract_numbers(text: str) -> list[NumberMention]:
+    """Numbers in ``text`` as values with their unit, if any.
+
+    Mixed fractions are one value: ``1-9/16"`` and ``1 9/16 in`` are 1.5625, never
+    1 and 9/16; ``9/16`` is 0.5625; ``1½`` is 1.5; ``1,200`` is 1200 and ``2,5`` is 2.5.
+    """
+    out: list[NumberMention] = []
+    for m in _NUMBER_RE.finditer(text):
+        g = m.groupdict()
+        try:
+            if g["mixed"]:
+                value = int(g["mw"]) + int(g["mn"]) / int(g["md"])
+            elif g["umixed"]:
+                value = int(g["uw"]) + _UNICODE_FRACTIONS[g["uf"]]
+            elif g["ufrac"]:
+                value = _UNICODE_FRACTIONS[g["ufrac"]]
+            elif g["frac"]:
+                value = int(g["fn"]) / int(g["fd"])
+            elif g["thou"]:
+                value = float(g["thou"].replace(",", ""))
+            else:
+                value = float(g["dec"].replace(",", "."))
+        except ZeroDivisionError:
+            continue
+        unit = g["unit"]
+        if g["cur"]:
+            unit = g["cur"]
+        elif unit and not _unit_is_real(m):
+            unit = None
+        out.append(
+            NumberMention(
+                m.group(0).strip() if unit else _number_text(m),
+                value,
+                unit.lower() if unit else None,
+            )
+        )
+    return out
+
+
+_AMBIGUOUS_UNITS = {"a", "s", "h", "k", "x", "c", "f", "''"}
+_INCH_FOLLOWERS = re.compile(
+    r"\s+(?:long|wide|tall|high|deep|thick|diameter|length|width|height|x)\b", re.IGNORECASE
+)
+
+
+def _unit_is_real(m: re.Match) -> bool:
+    """Single letters count as units only written tight ("5V", "2x"); "in" only when it reads as inches."""
+    unit = m.group("unit").lower()
+    tight = m.string[m.start("unit") - 1 : m.start("unit")] not in (" ", "-")
+    if unit in _AMBIGUOUS_UNITS:
+        return tight
+    if unit == "in" and not tight:
+        if (
+            m.group("mixed")
+            or m.group("frac")
+            or m.group("umixed")
+            or m.group("ufrac")
+            or "." in (m.group("dec") or "")
+        ):
+            return True  # "9/16 in pipes": fractions before "in" are inches
+        rest = m.string[m.end("unit") :]
+        return not re.match(r"\s+[A-Za-z]", rest) or bool(_INCH_FOLLOWERS.match(rest))
+    return True
+
+
+def _number_text(m: re.Match) -> str:
+    text = m.group(0)
+    if m.group("unit"):
+        text = text[: m.start("unit") - m.start(0)]
+    return text.strip()
+
+
+def _same_value(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
+# Materials: a claim passes when the same term (or a synonym) is in the facts.
+# Longer terms first so "stainless steel" is one claim, not "steel".
+_MATERIAL_GROUPS: list[tuple[str, ...]] = [
+    ("stainless steel", "inox"),
+    ("carbon steel",),
+    ("cast iron",),
+    ("wrought iron",),
+    ("steel",),
+    ("copper",),
+    ("brass",),
+    ("bronze",),
+    ("aluminium", "aluminum"),
+    ("titanium",),
+    ("zinc",),
+    ("nickel",),
+    ("pewter",),
+    ("platinum",),
+    ("sterling silver",),
+    ("solid gold",),
+    ("gold",),
+    ("silver",),
+    ("organic cotton",),
+    ("cotton",),
+    ("linen",),
+    ("merino",),
+    ("wool",),
+    ("cashmere",),
+    ("alpaca",),
+    ("silk",),
+    ("polyester",),
+    ("nylon",),
+    ("spandex", "elastane", "lycra"),
+    ("rayon", "viscose"),
+    ("acrylic",),
+    ("denim",),
+    ("fleece",),
+    ("velvet",),
+    ("suede",),
+    ("genuine leather", "real leather", "full grain leather", "full-grain leather"),
+    ("faux leather", "vegan leather", "pu leather"),
+    ("leather",),
+    ("vinyl", "pvc"),
+    ("rubber",),
+    ("silicone",),
+    ("latex",),
+    ("plastic",),
+    ("polypropylene",),
+    ("polycarbonate",),
+    ("tempered glass",),
+    ("glass",),
+    ("ceramic",),
+    ("porcelain",),
+    ("stoneware",),
+    ("marble",),
+    ("granite",),
+    ("concrete",),
+    ("solid wood",),
+    ("oak",),
+    ("walnut",),
+    ("maple",),
+    ("pine",),
+    ("teak",),
+    ("bamboo",),
+    ("birch",),
+    ("mahogany",),
+    ("cedar",),
+    ("beech",),
+    ("rattan",),
+    ("wicker",),
+    ("cork",),
+    ("carbon fiber", "carbon fibre"),
+    ("fiberglass", "fibreglass"),
+    ("memory foam",),
+    ("jute",),
+    ("hemp",),
+    ("canvas",),
+]
+
+# Certifications and regulated claims (hard when not in the facts).
+_CERTIFICATIONS: list[tuple[str, str]] = [
+    # (regex, name shown to the merchant); case-sensitive acronyms use (?-i:...)
+    (r"(?-i:\bCE\b)(?:[- ]marked| certified| mark)?", "CE marking"),
+    (r"(?-i:\bUL\b)(?:[- ]listed| certified)?", "UL listing"),
+    (r"(?-i:\bETL\b)", "ETL listing"),
+    (r"(?-i:\bFCC\b)", "FCC certification"),
+    (r"\bFDA(?:[- ](?:approved|cleared|registered))?\b", "FDA approval"),
+    (r"\bISO\s?\d{3,5}\b", "ISO certification"),
+    (r"(?-i:\bFSC\b)", "FSC certification"),
+    (r"\benergy star\b", "Energy Star"),
+    (r"\bbpa[- ]free\b", "BPA-free"),
+    (r"\boeko[- ]?tex\b", "OEKO-TEX"),
+    (r"(?-i:\bGOTS\b)", "GOTS certification"),
+    (r"\busda\b", "USDA"),
+    (r"\bcertified\b", "a certification"),
+    (r"\borganic\b", "organic"),
+    (r"\bvegan\b", "vegan"),
+    (r"\bcruelty[- ]free\b", "cruelty-free"),
+    (r"\bhypoallergenic\b", "hypoallergenic"),
+    (r"(?-i:\bRoHS\b)", "RoHS"),
+    (r"(?-i:\bNSF\b)", "NSF"),
+    (r"\bIP[X\d]\d\b", "an IP rating"),
+    (r"\bwaterproof\b", "waterproof"),
+    (r"\bwater[- ]resistant\b", "water-resistant"),
+    (r"\bfire(?:proof|[- ]resistant|[- ]retardant)\b", "fire resistance"),
+    (r"\b(?:dishwasher|microwave|oven|freezer|food)[- ]safe\b", "a safety claim"),
+    (r"\bnon[- ]toxic\b", "non-toxic"),
+    (r"\brecycl(?:ed|able)\b", "recycled/recyclable"),
+    (r"\bbiodegradable\b", "biodegradable"),
+    (r"\bcompostable\b", "compostable"),
+    (r"\bfair[- ]?trade\b", "fair trade"),
+    (r"\bpatent(?:ed)?\b", "a patent"),
+    (r"\bgluten[- ]free\b", "gluten-free"),
+    (r"\b(?:kosher|halal)\b", "kosher/halal"),
+    (r"\b(?:clinically|dermatologically|lab)[- ](?:proven|tested)\b", "a tested/proven claim"),
+    (r"\bwarrant(?:y|ies|ied)\b", "a warranty"),
+    (r"\bguarantee[ds]?\b", "a guarantee"),
+    (r"\bmade in (?:the )?[A-Z][a-z]+(?: [A-Z][a-z]+)?", "country of origin"),
+    (r"\bhand[- ]?made\b", "handmade"),
+]
+_CERT_RES = [(re.compile(p, re.IGNORECASE), name) for p, name in _CERTIFICATIONS]
+
+# Marketing claims that are not checkable facts: soft.
+_SOFT_CLAIMS = [
+    (r"\b(?:the )?best(?:[- ]selling|seller)?\b", "a 'best' claim"),
+    (r"#\s?1\b|\bnumber one\b|\bno\. ?1\b", "a 'number one' claim"),
+    (r"\baward[- ]winning\b", "an award claim"),
+    (r"\bcheapest\b|\blowest price\b", "a price comparison"),
+    (r"\bfree (?:shipping|delivery|returns)\b", "a shipping promise"),
+    (r"\b\d+\s?% off\b|\bon sale\b|\bdiscount(?:ed)?\b", "a discount claim"),
+]
+_SOFT_RES = [(re.compile(p, re.IGNORECASE), name) for p, name in _SOFT_CLAIMS]
+
+
+def _facts_text(facts: dict) -> str:
+    return "\n".join(f"{label}: {value}" for label, value in fact_items(facts))
+
+
+def check_facts(value: str | list[str], facts: dict) -> list[Flag]:
+    """Claims in the text that the product's facts do not back up.
+
+    Hard: a number with a unit whose value is not in the facts (or is there
+    with a different kind of unit), a material, a certification or regulated
+    claim (warranty, waterproof, made in ...) that the facts do not mention.
+    Soft: a bare number not in the facts; superlatives and promises.
+    """
+    text = _joined(value)
+    corpus = _facts_text(facts)
+    corpus_norm = _norm(corpus)
+    fact_numbers = extract_numbers(corpus)
+    flags: list[Flag] = []
+    reported: set[str] = set()
+
+    for mention in extract_numbers(text):
+        matches = [n for n in fact_numbers if _same_value(n.value, mention.value)]
+        key = f"num:{mention.value}:{mention.dimension}"
+        if key in reported:
+            continue
+        if not matches:
+            reported.add(key)
+            if mention.unit:
+                flags.append(
+                    Flag(
+                        "unsupported_number",
+                        HARD,
+                        f"{mention.text!r} is not in the product's facts; the model may have invented it.",
+                        {"claim": mention.text},
+                    )
+                )
+            else:
+                flags.append(
+                    Flag(
+                        "unverified_number",
+                        SOFT,
+                        f"The number {mention.text!r} does not appear in the product's facts.",
+                        {"claim": mention.text},
+                    )
+                )
+            continue
+        dims = {n.dimension for n in matches}
+        if (
+            mention.dimension
+            and mention.dimension != "money"
+            and None not in dims
+            and mention.dimension not in dims
+        ):
+            reported.add(key)
+            fact_units = ", ".join(sorted({n.text for n in matches}))
+            flags.append(
+                Flag(
+                    "wrong_unit",
+                    HARD,
+                    f"{mention.text!r} uses a different unit from the facts ({fact_units}).",
+                    {"claim": mention.text},
+                )
+            )
+
+    text_norm = _norm(text)
+    consumed = text_norm
+    for group in _MATERIAL_GROUPS:
+        for term in group:
+            pattern = r"(?<!\w)" + re.escape(_norm(term)) + r"(?!\w)"
+            if re.search(pattern, consumed):
+                consumed = re.sub(pattern, " ", consumed)
+                if not any(_contains_phrase(corpus_norm, t) for t in group):
+                    flags.append(
+                        Flag(
+                            "unsupported_material",
+                            HARD,
+                            f"The text says {term!r}, but the product's facts do not mention that material.",
+                            {"claim": term},
+                        )
+                    )
+                break
+
+    for regex, name in _CERT_RES:
+        for m in regex.finditer(text):
+            claim = m.group(0)
+            if _contains_phrase(corpus_norm, claim) or (
+                claim.isupper() and re.search(r"(?<!\w)" + re.escape(claim) + r"(?!\w)", corpus)
+            ):
+                continue
+            flags.append(
+                Flag(
+                    "unsupported_claim",
+                    HARD,
+                    f"The text claims {name} ({claim!r}), which the product's facts do not state.",
+                    {"claim": claim},
+                )
+            )
+            break
+
+    for regex, name in _SOFT_RES:
+        m = regex.search(text)
+        if m and not _contains_phrase(corpus_norm, m.group(0)):
+            flags.append(
+                Flag(
+                    "marketing_claim",
+                    SOFT,
+                    f"The text makes {name} ({m.group(0)!r}); check that you can stand behind it.",
+                    {"claim": m.group(0)},
+                )
+            )
+    return flags
+
+
+# --------------------------------------------------------------------------- brand voice
+
+
+def check_banned(value: str | list[str], voice: dict | None) -> list[Flag]:
+    """Words and claims the brand voice says to avoid (hard)."""
+    if not voice:
+        return []
+    text_norm = _norm(_joined(value))
+    flags: list[Flag] = []
+    for key, what in (("avoid_words", "word"), ("avoid_claims", "claim")):
+        terms = voice.get(key) or []
+        if isinstance(terms, str):
+            terms = [t for t in re.split(r"[,\n]", terms)]
+        for term in terms:
+            term = str(term).strip()
+            if term and _contains_phrase(text_norm, term):
+                flags.append(
+                    Flag(
+                        "banned_word",
+                        HARD,
+                        f"The text uses {term!r}, a {what} your brand voice says to avoid.",
+                        {"term": term},
+                    )
+                )
+    return flags
+
+
+# --------------------------------------------------------------------------- markup
+
+_MARKUP_CHECKS = [
+    (
+        re.compile(r"<\s*script|javascript\s*:|\bon\w+\s*=\s*['\"]", re.IGNORECASE),
+        "script",
+        "a script",
+    ),
+    (re.compile(r"<\s*/?\s*[a-z][a-z0-9]*(?:\s[^<>]*)?/?\s*>", re.IGNORECASE), "html", "HTML tags"),
+    (re.compile(r"&(?:[a-z]+|#\d+);", re.IGNORECASE), "html", "HTML entities"),
+    (
+        re.compile(
+            r"\bhttps?://\S+|\bwww\.\S+|\b[\w-]+\.(?:com|net|org|io|shop|store|co\.uk|de)\b",
+            re.IGNORECASE,
+        ),
+        "link",
+        "a link",
+    ),
+    (re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b"), "link", "an e-mail address"),
+    (re.compile(r"\[[^\]]+\]\([^)]+\)"), "link", "a Markdown link"),
+]
+
+
+def check_markup(value: str | list[str]) -> list[Flag]:
+    """HTML, scripts, links and e-mail addresses (hard): copy is plain text."""
+    text = _joined(value)
+    flags: list[Flag] = []
+    seen: set[str] = set()
+    for regex, code, what in _MARKUP_CHECKS:
+        m = regex.search(text)
+        if m and code not in seen:
+            seen.add(code)
+            flags.append(
+                Flag(
+                    f"markup_{code}",
+                    HARD,
+                    f"The text contains {what} ({_quote(m.group(0))!r}); copy must be plain text.",
+                    {"found": m.group(0)[:80]},
+                )
+            )
+    if re.search(r"\*\*|__|^#{1,6}\s", text, re.MULTILINE):
+        flags.append(
+            Flag(
+                "markup_formatting", SOFT, "The text contains Markdown formatting marks (** or #)."
+            )
+        )
+    return flags
+
+
+# --------------------------------------------------------------------------- language
+
+# Short function-word lists; enough to tell these languages apart in a
+# paragraph (the classic stop-word profile method, e.g. Cavnar & Trenkle 1994,
+# "N-Gram-Based Text Categorization", reduced to common words).
+_STOPWORDS = {
+    "en": "the and of to a in is for with on that this it your you are as be by from or an its our at",
+    "de": "der die das und ist mit für den dem des ein eine einer nicht auf sie zu im auch von sich wir ihre",
+    "fr": "le la les et est pour avec des du un une dans sur pas vous qui que au aux ce cette votre nous",
+    "es": "el la los las y es para con del un una en por que se su sus al lo como más este esta nuestro",
+    "it": "il lo la gli le e è per con del della un una di che non sono si al nel questo questa nostro",
+    "nl": "de het een en is van voor met op dat die niet zijn je jouw ons onze te bij ook naar",
+    "pt": "o a os as e é para com do da um uma em que não no na por seu sua mais este esta nosso",
+}
+_STOPSETS = {lang: set(words.split()) for lang, words in _STOPWORDS.items()}
+_LANG_NAMES = {
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
+    "nl": "Dutch",
+    "pt": "Portuguese",
+}
+_NAME_TO_CODE = {name.lower(): code for code, name in _LANG_NAMES.items()} | {
+    "deutsch": "de",
+    "français": "fr",
+    "francais": "fr",
+    "español": "es",
+    "espanol": "es",
+    "italiano": "it",
+    "nederlands": "nl",
+    "português": "pt",
+}
+
+
+def language_code(language: str | None) -> str:
+    """``"en-GB"``, ``"English"`` -> ``"en"``; unknown or empty -> ``"en"``."""
+    if not language:
+        return "en"
+    key = language.strip().lower()
+    if key in _NAME_TO_CODE:
+        return _NAME_TO_CODE[key]
+    return key.split("-")[0].split("_")[0][:2] or "en"
+
+
+def detect_language(text: str) -> tuple[str | None, dict[str, int]]:
+    """Best-guess language code by stop-word hits, or None when too little text."""
+    words = _words(text)
+    scores = {lang: sum(1 for w in words if w in stops) for lang, stops in _STOPSETS.items()}
+    if len(words) < 8:
+        return None, scores
+    best = max(scores, key=lambda k: scores[k])
+    return (best if scores[best] >= 2 else None), scores
+
+
+def check_language(value: str | list[str], language: str | None) -> list[Flag]:
+    """Text in another language or script than the brand voice asks for (hard)."""
+    expected = language_code(language)
+    text = _joined(value)
+    letters = [c for c in text if c.isalpha()]
+    if expected in _STOPSETS and len(letters) >= 10:
+        non_latin = sum(1 for c in letters if not unicodedata.name(c, "").startswith("LATIN"))
+        if non_latin / len(letters) > 0.2:
+            return [
+                Flag(
+                    "wrong_language",
+                    HARD,
+                    f"Much of the text is not in the Latin alphabet; it should be in {_LANG_NAMES[expected]}.",
+                )
+            ]
+    if expected not in _STOPSETS:
+        return []
+    best, scores = detect_language(text)
+    if best and best != expected and scores[expected] * 2 < scores[best]:
+        return [
+            Flag(
+                "wrong_language",
+                HARD,
+                f"The text looks like {_LANG_NAMES[best]}; it should be in {_LANG_NAMES[expected]}.",
+                {"detected": best, "expected": expected},
+            )
+        ]
+    return []
+
+
+# --------------------------------------------------------------------------- thin product / coverage
+
+
+def check_thin(facts: dict) -> list[Flag]:
+    """Soft flag when the product has almost nothing but a title."""
+    if is_thin(facts):
+        return [
+            Flag(
+                "thin_product",
+                SOFT,
+                "This product has almost no facts besides its title, so the copy is generic. "
+                "Add attributes (material, size, features) for better copy.",
+            )
+        ]
+    return []
+
+
+def _mentions(
+    text_norm: str, text_words: set[str], text_numbers: list[NumberMention], term: str
+) -> bool:
+    if _contains_phrase(text_norm, term):
+        return True
+    numbers = extract_numbers(term)
+    if numbers and all(any(_same_value(n.value, t.value) for t in text_numbers) for n in numbers):
+        return True
+    tokens = [w for w in _words(term) if len(w) > 2 and not w.isdigit()]
+    if not tokens:
+        return False
+    hits = sum(1 for w in tokens if w in text_words or (w.endswith("s") and w[:-1] in text_words))
+    return hits / len(tokens) >= (1.0 if len(tokens) <= 2 else 0.6)
+
+
+def coverage(value: str | list[str], facts: dict) -> tuple[float, list[str], list[str]]:
+    """Share of the product's key facts the text mentions: ``(score, covered, missing)``.
+
+    Key facts are those of :func:`contentgen.facts.key_facts`. The score is 0.0
+    when the product has no key facts (it is thin and flagged as such).
+    """
+    text = _joined(value)
+    text_norm = _norm(text)
+    text_words = set(_words(text))
+    text_numbers = extract_numbers(text)
+    covered: list[str] = []
+    missing: list[str] = []
+    for label, term in key_facts(facts):
+        (covered if _mentions(text_norm, text_words, text_numbers, term) else missing).append(label)
+    total = len(covered) + len(missing)
+    return (round(len(covered) / total, 3) if total else 0.0), covered, missing
+
+
+# --------------------------------------------------------------------------- all together
+
+
+def check_copy(
+    kind: str,
+    value: str | list[str],
+    facts: dict,
+    voice: dict | None = None,
+    *,
+    truncated: bool = False,
+) -> GuardResult:
+    """Run every guard on one draft value (``str``, or ``list[str]`` for list kinds).
+
+    ``truncated`` says the generator stopped at its token limit. Review calls
+    this again on edited text, so an edit is held to the same rules.
+    """
+    spec: KindSpec = get_spec(kind)
+    flags: list[Flag] = []
+    empty = check_empty_or_truncated(spec.name, value, truncated=truncated)
+    flags += empty
+    if not any(f.code == "empty" for f in empty):
+        flags += check_length(spec.name, value)
+        flags += check_repetition(spec.name, value)
+        flags += check_markup(value)
+        flags += check_facts(value, facts)
+        flags += check_banned(value, voice)
+        flags += check_language(value, (voice or {}).get("language"))
+    flags += check_thin(facts)
+    score, covered, missing = coverage(value, facts)
+    return GuardResult(flags=flags, coverage=score, covered=covered, missing=missing)
