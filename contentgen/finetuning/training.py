@@ -77,7 +77,7 @@ class LoraSettings:
     warmup_ratio: float = 0.05
     epochs: float = 3.0
     max_steps: int | None = None
-    max_length: int = 512
+    max_length: int = 1024
     batch_size: int = 8
     grad_accumulation: int = 1
     max_grad_norm: float = 1.0

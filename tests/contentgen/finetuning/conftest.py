@@ -18,6 +18,18 @@ CORPUS = [
 ] * 4
 
 
+def _prompt_corpus() -> list[str]:
+    # Train on the real prompt wording so prompts tokenize to a realistic length.
+    try:
+        from contentgen.prompts import build_messages
+        from contentgen.specs import KIND_NAMES
+    except ImportError:
+        return []
+    facts = {"title": "Copper Kettle", "brand": "Acme", "attributes": {"material": "copper"}}
+    voice = {"tone": "friendly", "audience": "home cooks", "language": "en"}
+    return [m["content"] for k in KIND_NAMES for m in build_messages(facts, k, voice)] * 3
+
+
 def _tokenizer():
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -27,11 +39,11 @@ def _tokenizer():
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=400,
+        vocab_size=1500,
         special_tokens=specials,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
-    tok.train_from_iterator(CORPUS, trainer)
+    tok.train_from_iterator(CORPUS + _prompt_corpus(), trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
