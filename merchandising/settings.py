@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "merchandising.storefront",
     "merchandising.dashboard",
     "merchandising.demo",
+    "contentgen.finetuning",
 ]
 
 MIDDLEWARE = [
