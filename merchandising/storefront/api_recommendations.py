@@ -9,15 +9,16 @@ when the answer came from the placement's fallback (no model yet). `request_id` 
 widget on impressions and clicks (and by the shop on add-to-cart/purchase) so the per-placement
 report can attribute them.
 
-If the experiments app provides `experiments.services.placement_variant(merchant=, placement=,
-visitor_id=)` (returning None or an object/dict with the placement settings to use, see
-`_experiment_spec`), the visitor's variant of a running placement experiment decides the settings.
+When the experiments app is installed, a running placement experiment decides the visitor's
+settings (`_experiment_spec`), and the answer names the `variant`.
 """
 
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
+from django.apps import apps
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -67,41 +68,30 @@ def _int_param(request, name: str, lo: int, hi: int) -> int | None:
 
 
 def _experiment_spec(merchant, placement, visitor_id: str, spec: serving.PlacementSpec):
-    """(spec, variant name) after the experiments hook, when the experiments app has one."""
-    try:
-        from merchandising.experiments import services as experiments
-    except ImportError:
+    """(spec, variant name): a running placement experiment decides this visitor's settings.
+
+    Uses `merchandising.experiments.services.exposure_record_and_variant` (which also records the
+    visitor's first exposure) when the experiments app is installed; the variant's payload holds
+    the placement settings it overrides, e.g. {"strategy": "popularity"}.
+    """
+    if not apps.is_installed("merchandising.experiments"):
         return spec, None
-    hook = getattr(experiments, "placement_variant", None)
-    if hook is None:
+    from merchandising.experiments.services import exposure_record_and_variant
+
+    variant = exposure_record_and_variant(
+        merchant=merchant, visitor_id=visitor_id, placement=placement
+    )
+    if variant is None:
         return spec, None
-    variant = hook(merchant=merchant, placement=placement, visitor_id=visitor_id)
-    if not variant:
-        return spec, None
-    get = variant.get if isinstance(variant, dict) else (lambda k, d=None: getattr(variant, k, d))
-    overrides = get("settings") or get("config") or {}
+    overrides = {k: v for k, v in (variant.payload or {}).items() if k in services.EDITABLE_FIELDS}
     if overrides:
-        fields = {
-            "key": placement.key,
-            "strategy": overrides.get("strategy", placement.strategy),
-            "fallback_strategy": overrides.get("fallback_strategy", placement.fallback_strategy),
-            "filters": overrides.get("filters", placement.filters),
-            "rules": overrides.get("rules", placement.rules),
-            "diversity": overrides.get("diversity", placement.diversity),
-            "limit": overrides.get("limit", placement.limit),
-            "fixed_skus": overrides.get("fixed_skus", placement.fixed_skus),
-        }
+        fields = {f: getattr(placement, f) for f in ("key", *services.EDITABLE_FIELDS)}
+        fields.update(overrides)
         try:
-            spec = serving.PlacementSpec.from_placement(_Fields(fields))
+            spec = serving.PlacementSpec.from_placement(SimpleNamespace(**fields))
         except ValueError:
             pass  # a broken variant must not break the shop: serve the placement as saved
-    name = get("variant") or get("name") or get("key")
-    return spec, (str(name) if name is not None else None)
-
-
-class _Fields:
-    def __init__(self, data: dict) -> None:
-        self.__dict__.update(data)
+    return spec, variant.name
 
 
 class RecommendationsAPI(StorefrontAPIView):

@@ -1,7 +1,12 @@
 from django.urls import path
 
-from . import api
+from . import api, api_recommendations
 
 urlpatterns = [
     path("products/<str:sku>", api.StorefrontProductAPI.as_view(), name="storefront-product"),
+    path(
+        "recommendations",
+        api_recommendations.RecommendationsAPI.as_view(),
+        name="storefront-recommendations",
+    ),
 ]

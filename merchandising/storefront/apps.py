@@ -7,4 +7,7 @@ class StorefrontConfig(AppConfig):
     verbose_name = "Storefront"
 
     def ready(self) -> None:
-        from . import cors  # noqa: F401  (connects the CORS origin check)
+        from . import (
+            cors,  # noqa: F401  (connects the CORS origin check)
+            signals,  # noqa: F401  (default placements for new merchants)
+        )

@@ -1,0 +1,618 @@
+"""Serving recommendations to storefront placements, fast and without restarts.
+
+Each web process keeps, per merchant, in memory:
+
+* a **catalog snapshot**: the active products as an :class:`recsys.ranking.ItemTable` plus what
+  the widget shows (title, price, image). Rebuilt when the products' count or latest
+  ``updated_at`` changes (checked at most every ``MERCHLAB_SERVING_CHECK_SECONDS``);
+* the **active model version**: its :class:`recsys.training.RecommenderArtifact` loaded from
+  Django storage, with item representations aligned to the catalog order (products created
+  after training are embedded from their metadata by ``artifact.item_representation``).
+  The active version id is checked at the same pace, so a newly trained or activated model is
+  picked up without a restart;
+* **popularity** per product from recent tracking events (``MERCHLAB_POPULARITY_DAYS``),
+  recomputed every ``MERCHLAB_POPULARITY_SECONDS``.
+
+When a snapshot exists, reloads run in a background thread and requests keep using the old
+one until the new one is ready (stale-while-revalidate), so a new model version or a catalog
+edit does not stall requests. The first load of a merchant is synchronous.
+
+Per request (:func:`recommend`) the work is: one query for the visitor's recent events (session
+items and purchases), one matrix-vector product over the catalog and the ranking of
+``recsys.ranking.recommend``. Visitors:
+
+* known to the model: their learned vector, folded together with this session's views;
+* new: ``artifact.user_representation(user_record=...)`` from their features when any, folded
+  with the session's views (``recsys.ranking.visitor_vector``): real time, no retraining;
+* no model yet, or nothing known: the placement's fallback strategy answers.
+
+This module imports Django models lazily inside functions so that ``recsys`` keeps no import-
+time dependency on the apps; it never imports storefront or dashboard code: the placement is
+passed in as a :class:`PlacementSpec` (the storefront builds it from its Placement row).
+
+Public interface:
+
+* ``PlacementSpec.from_placement(placement)``
+* ``recommend(*, merchant, spec, visitor_id=None, sku=None, limit=None, user_record=None) -> Served``
+* ``Served``: ``placement``, ``model_version`` (id or None), ``strategy`` (what answered),
+  ``items``: list of ``ServedItem(sku, title, price, currency, image_url, score, reason, product_id)``
+* ``reset()``: forget every cached snapshot (tests, management commands).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from recsys import ranking
+
+logger = logging.getLogger(__name__)
+
+SESSION_TYPES = ("view", "click", "add_to_cart")
+SESSION_ITEMS = 20  # most recent distinct products that make up "this session"
+HISTORY_EVENTS = 200  # recent events read per request (session + purchases)
+# Popularity: what a shopper did with a product counts more the closer it is to buying.
+POPULARITY_WEIGHTS = {"view": 1.0, "click": 2.0, "add_to_cart": 4.0, "purchase": 8.0}
+
+
+def _setting(name: str, default: Any) -> Any:
+    from django.conf import settings
+
+    return getattr(settings, name, default)
+
+
+# --------------------------------------------------------------------------------------
+# Placement settings as the ranking needs them
+
+
+@dataclass(frozen=True)
+class PlacementSpec:
+    key: str
+    strategy: str
+    fallback_strategy: str
+    filters: ranking.Filters
+    rules: ranking.Rules
+    diversity: ranking.Diversity
+    limit: int
+    fixed_skus: tuple[str, ...] = ()
+
+    @classmethod
+    def from_placement(cls, placement) -> PlacementSpec:
+        """From a storefront Placement row (or anything with the same attributes)."""
+        return cls(
+            key=placement.key,
+            strategy=placement.strategy,
+            fallback_strategy=placement.fallback_strategy,
+            filters=ranking.Filters.from_json(placement.filters),
+            rules=ranking.Rules.from_json(placement.rules),
+            diversity=ranking.Diversity.from_json(placement.diversity),
+            limit=int(placement.limit),
+            fixed_skus=tuple(placement.fixed_skus or ()),
+        )
+
+
+@dataclass(frozen=True)
+class ServedItem:
+    sku: str
+    title: str
+    price: Decimal
+    currency: str
+    image_url: str
+    score: float
+    reason: str
+    product_id: int
+
+
+@dataclass
+class Served:
+    placement: str
+    model_version: int | None
+    strategy: str
+    items: list[ServedItem]
+
+
+# --------------------------------------------------------------------------------------
+# Snapshots
+
+
+@dataclass
+class CatalogSnapshot:
+    signature: tuple
+    table: ranking.ItemTable
+    product_ids: np.ndarray
+    titles: list[str]
+    prices: list[Decimal]
+    currencies: list[str]
+    image_urls: list[str]
+    records: list[dict]  # metadata per product, to embed products the model has not seen
+
+
+@dataclass
+class ModelSnapshot:
+    version_id: int
+    artifact: Any  # recsys.training.RecommenderArtifact
+    # Aligned with a catalog snapshot (rebuilt when either changes):
+    catalog_signature: tuple | None = None
+    embeddings: np.ndarray | None = None
+    biases: np.ndarray | None = None
+    normalized: np.ndarray | None = None
+    model_rows: np.ndarray | None = None  # catalog index -> artifact item row, -1 if cold
+
+
+@dataclass
+class MerchantState:
+    merchant_id: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    catalog: CatalogSnapshot | None = None
+    catalog_checked: float = 0.0
+    model: ModelSnapshot | None = None
+    model_checked: float = 0.0
+    model_version_seen: int | None = None
+    popularity: np.ndarray | None = None
+    popularity_signature: tuple | None = None
+    popularity_at: float = 0.0
+    refreshing: set[str] = field(default_factory=set)
+
+
+_states: dict[int, MerchantState] = {}
+_states_lock = threading.Lock()
+
+
+def reset() -> None:
+    """Forget all cached snapshots (the next request reloads)."""
+    with _states_lock:
+        _states.clear()
+
+
+def _state(merchant_id: int) -> MerchantState:
+    st = _states.get(merchant_id)
+    if st is None:
+        with _states_lock:
+            st = _states.setdefault(merchant_id, MerchantState(merchant_id=merchant_id))
+    return st
+
+
+def _in_background(st: MerchantState, what: str, fn) -> None:
+    """Run fn() in a thread unless one for `what` is already running (old snapshot stays)."""
+    if not _setting("MERCHLAB_SERVING_BACKGROUND_REFRESH", True):
+        fn()
+        return
+    with st.lock:
+        if what in st.refreshing:
+            return
+        st.refreshing.add(what)
+
+    def run():
+        from django.db import connection
+
+        try:
+            fn()
+        except Exception:  # keep serving the old snapshot; the next check retries
+            logger.exception(
+                "serving: background refresh of %s failed for merchant %s", what, st.merchant_id
+            )
+        finally:
+            with st.lock:
+                st.refreshing.discard(what)
+            connection.close()
+
+    threading.Thread(target=run, name=f"merchlab-serving-{what}", daemon=True).start()
+
+
+# -- catalog ---------------------------------------------------------------------------
+
+
+def _catalog_signature(merchant_id: int) -> tuple:
+    from django.db.models import Count, Max
+
+    from merchandising.catalog.models import Product
+
+    agg = Product.objects.filter(merchant_id=merchant_id).aggregate(
+        n=Count("id"), latest=Max("updated_at")
+    )
+    return (agg["n"], agg["latest"])
+
+
+def _load_catalog(merchant_id: int, signature: tuple) -> CatalogSnapshot:
+    from merchandising.catalog.models import Product
+
+    rows = list(
+        Product.objects.filter(merchant_id=merchant_id, status=Product.Status.ACTIVE)
+        .order_by("id")
+        .values_list(
+            "id",
+            "sku",
+            "title",
+            "brand",
+            "category",
+            "price",
+            "currency",
+            "tags",
+            "image_url",
+            "stock",
+            "created_at",
+            "attributes",
+        )
+    )
+    table = ranking.ItemTable(
+        skus=[r[1] for r in rows],
+        categories=[r[4] for r in rows],
+        brands=[r[3] for r in rows],
+        tags=[r[7] or () for r in rows],
+        prices=np.array([float(r[5]) for r in rows], dtype=np.float64),
+        stock=np.array([r[9] for r in rows], dtype=np.int64),
+        created_ts=np.array([r[10].timestamp() for r in rows], dtype=np.float64),
+    )
+    records = [
+        {
+            "item_id": r[1],
+            "title": r[2],
+            "brand": r[3],
+            "category": r[4],
+            "price": float(r[5]),
+            "tags": list(r[7] or ()),
+            "attributes": dict(r[11] or {}),
+        }
+        for r in rows
+    ]
+    return CatalogSnapshot(
+        signature=signature,
+        table=table,
+        product_ids=np.array([r[0] for r in rows], dtype=np.int64),
+        titles=[r[2] for r in rows],
+        prices=[r[5] for r in rows],
+        currencies=[r[6] for r in rows],
+        image_urls=[r[8] for r in rows],
+        records=records,
+    )
+
+
+def _ensure_catalog(st: MerchantState) -> CatalogSnapshot:
+    now = time.monotonic()
+    check = float(_setting("MERCHLAB_SERVING_CHECK_SECONDS", 5.0))
+    if st.catalog is not None and now - st.catalog_checked < check:
+        return st.catalog
+    st.catalog_checked = now
+    signature = _catalog_signature(st.merchant_id)
+    if st.catalog is not None and st.catalog.signature == signature:
+        return st.catalog
+
+    def load():
+        st.catalog = _load_catalog(st.merchant_id, signature)
+
+    if st.catalog is None:
+        load()
+    else:
+        _in_background(st, "catalog", load)
+    return st.catalog
+
+
+# -- model -----------------------------------------------------------------------------
+
+
+def _active_version(merchant_id: int) -> tuple[int, Any] | None:
+    """(version id, registry row) of the merchant's active model version, or None."""
+    try:
+        from recsys.models import ModelVersion
+    except ImportError:  # registry not installed yet
+        return None
+    version = (
+        ModelVersion.objects.filter(merchant_id=merchant_id, is_active=True).order_by("-id").first()
+    )
+    return (version.pk, version) if version is not None else None
+
+
+def _load_artifact(version) -> Any:
+    from django.core.files.storage import default_storage
+
+    from recsys.training import RecommenderArtifact
+
+    with default_storage.open(version.artifact_path, "rb") as fh:
+        return RecommenderArtifact.from_bytes(fh.read())
+
+
+def _ensure_model(st: MerchantState) -> ModelSnapshot | None:
+    now = time.monotonic()
+    check = float(_setting("MERCHLAB_SERVING_CHECK_SECONDS", 5.0))
+    if now - st.model_checked < check:
+        return st.model
+    st.model_checked = now
+    ref = _active_version(st.merchant_id)
+    if ref is None:
+        st.model = None
+        st.model_version_seen = None
+        return None
+    version_id, version = ref
+    if st.model is not None and st.model.version_id == version_id:
+        return st.model
+    if st.model_version_seen == version_id and st.model is None:
+        return None  # failed to load before; retry at the next check
+    st.model_version_seen = version_id
+
+    def load():
+        try:
+            artifact = _load_artifact(version)
+        except Exception:
+            logger.exception("serving: cannot load model version %s", version_id)
+            st.model_version_seen = None
+            return
+        st.model = ModelSnapshot(version_id=version_id, artifact=artifact)
+
+    if st.model is None:
+        load()
+    else:
+        _in_background(st, "model", load)
+    return st.model
+
+
+def align(model: ModelSnapshot, catalog: CatalogSnapshot) -> ModelSnapshot:
+    """Item representations in catalog order; products the model lacks get metadata vectors."""
+    if model.catalog_signature == catalog.signature and model.embeddings is not None:
+        return model
+    art = model.artifact
+    n = len(catalog.table)
+    dim = int(art.item_vectors.shape[1]) if art.item_vectors.ndim == 2 else 0
+    rows = np.array([art.item_index.get(s, -1) for s in catalog.table.skus], dtype=np.int64)
+    emb = np.zeros((n, dim), dtype=np.float32)
+    bias = np.zeros(n, dtype=np.float32)
+    known = rows >= 0
+    emb[known] = art.item_vectors[rows[known]]
+    bias[known] = art.item_biases[rows[known]]
+    for i in np.flatnonzero(~known):
+        try:
+            b, v = art.item_representation(catalog.records[i])
+        except Exception:  # a record the feature space cannot read: neutral vector
+            b, v = 0.0, np.zeros(dim, dtype=np.float32)
+        emb[i] = v
+        bias[i] = b
+    aligned = ModelSnapshot(
+        version_id=model.version_id,
+        artifact=art,
+        catalog_signature=catalog.signature,
+        embeddings=emb,
+        biases=bias,
+        normalized=ranking.normalize_rows(emb),
+        model_rows=rows,
+    )
+    return aligned
+
+
+def _ensure_aligned(st: MerchantState, catalog: CatalogSnapshot) -> ModelSnapshot | None:
+    model = _ensure_model(st)
+    if model is None:
+        return None
+    if model.catalog_signature != catalog.signature:
+        model = align(model, catalog)
+        if st.model is not None and st.model.version_id == model.version_id:
+            st.model = model
+    return model
+
+
+# -- popularity ------------------------------------------------------------------------
+
+
+def _popularity_counts(merchant_id: int) -> dict[str, float]:
+    """sku -> weighted count of recent events (clicks, carts and purchases weigh more)."""
+    try:
+        from merchandising.tracking.models import Event
+    except ImportError:
+        return {}
+    from django.db.models import Count
+    from django.utils import timezone
+
+    since = timezone.now() - timezone.timedelta(days=int(_setting("MERCHLAB_POPULARITY_DAYS", 30)))
+    counts: dict[str, float] = {}
+    rows = (
+        Event.objects.filter(
+            merchant_id=merchant_id, ts__gte=since, type__in=tuple(POPULARITY_WEIGHTS)
+        )
+        .exclude(sku="")
+        .values_list("sku", "type")
+        .annotate(n=Count("id"))
+    )
+    for sku, etype, n in rows:
+        counts[sku] = counts.get(sku, 0.0) + POPULARITY_WEIGHTS[etype] * n
+    return counts
+
+
+def _ensure_popularity(st: MerchantState, catalog: CatalogSnapshot) -> np.ndarray:
+    now = time.monotonic()
+    every = float(_setting("MERCHLAB_POPULARITY_SECONDS", 60.0))
+    fresh = st.popularity is not None and now - st.popularity_at < every
+    if fresh and st.popularity_signature == catalog.signature:
+        return st.popularity
+
+    def load():
+        counts = _popularity_counts(st.merchant_id)
+        table = catalog.table
+        pop = np.zeros(len(table), dtype=np.float64)
+        for sku, c in counts.items():
+            i = table.sku_index.get(sku)
+            if i is not None:
+                pop[i] = c
+        st.popularity = pop
+        st.popularity_signature = catalog.signature
+        st.popularity_at = time.monotonic()
+
+    if st.popularity is None or st.popularity_signature != catalog.signature:
+        load()
+    else:
+        st.popularity_at = now  # one refresh at a time; others keep the current counts
+        _in_background(st, "popularity", load)
+    return st.popularity
+
+
+# --------------------------------------------------------------------------------------
+# Visitor history
+
+
+@dataclass
+class VisitorHistory:
+    session_skus: list[str]  # oldest first, distinct
+    purchased_skus: set[str]
+
+
+def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
+    if not visitor_id:
+        return VisitorHistory([], set())
+    try:
+        from merchandising.tracking.models import Event
+    except ImportError:
+        return VisitorHistory([], set())
+    events = list(
+        Event.objects.filter(merchant_id=merchant_id, visitor_id=visitor_id)
+        .order_by("-ts")
+        .values_list("type", "sku")[:HISTORY_EVENTS]
+    )
+    session: list[str] = []
+    seen: set[str] = set()
+    purchased: set[str] = set()
+    for etype, sku in events:  # newest first
+        if not sku:
+            continue
+        if etype == "purchase":
+            purchased.add(sku)
+        elif etype in SESSION_TYPES and sku not in seen and len(session) < SESSION_ITEMS:
+            seen.add(sku)
+            session.append(sku)
+    session.reverse()
+    return VisitorHistory(session, purchased)
+
+
+# --------------------------------------------------------------------------------------
+# Recommend
+
+
+def _fallback(spec: PlacementSpec, catalog: CatalogSnapshot, st: MerchantState, anchor: int | None):
+    table = catalog.table
+    kind = spec.fallback_strategy
+    if kind == "newest":
+        return ranking.newest_scores(table), ranking.REASON_NEWEST
+    if kind == "fixed":
+        return ranking.fixed_scores(table, spec.fixed_skus), ranking.REASON_FIXED
+    pop = ranking.popularity_scores(_ensure_popularity(st, catalog))
+    if anchor is not None and spec.strategy == "similar":
+        # Without a model, "similar" means: popular in the same category first.
+        same = table.category_codes == table.category_codes[anchor]
+        pop = pop + same * (float(pop.max(initial=0.0)) + 1.0)
+        return pop, "popular in this category"
+    return pop, ranking.REASON_POPULAR
+
+
+def recommend(
+    *,
+    merchant,
+    spec: PlacementSpec,
+    visitor_id: str | None = None,
+    sku: str | None = None,
+    limit: int | None = None,
+    user_record: dict | None = None,
+) -> Served:
+    """Recommendations for one placement request. See the module docstring."""
+    st = _state(merchant.pk)
+    catalog = _ensure_catalog(st)
+    table = catalog.table
+    limit = spec.limit if limit is None else max(1, min(int(limit), 50))
+    anchor = table.sku_index.get(sku) if sku else None
+    history = visitor_history(merchant.pk, visitor_id)
+    purchased = table.indices_of(history.purchased_skus)
+    session = table.indices_of(history.session_skus)
+
+    model = _ensure_aligned(st, catalog) if spec.strategy in ranking.MODEL_STRATEGIES else None
+    scores = None
+    reason: ranking.Reason = ranking.REASON_PERSONAL
+    strategy = spec.strategy
+    normalized = None
+    if spec.strategy == "lightfm" and model is not None:
+        art = model.artifact
+        row = art.user_index.get(visitor_id) if visitor_id else None
+        user_vec = art.user_vectors[row] if row is not None else None
+        feature_vec = None
+        if user_vec is None and user_record:
+            vec, _bias, how = art.user_representation(user_record=user_record)
+            feature_vec = vec if how == "features" else None
+        # The product on screen (cart item, product page) counts as the latest view.
+        session_rows = [i for i in session if i != anchor] + (
+            [anchor] if anchor is not None else []
+        )
+        q = ranking.visitor_vector(
+            user_vector=user_vec,
+            feature_vector=feature_vec,
+            session_vectors=model.embeddings[session_rows] if session_rows else None,
+        )
+        if q is not None:
+            scores = ranking.personal_scores(q, model.embeddings, model.biases)
+            normalized = model.normalized
+            if user_vec is None and session_rows:
+                reason = ranking.nearest_reasons(table, model.normalized, session_rows)
+            else:
+                reason = ranking.REASON_PERSONAL
+    elif spec.strategy == "similar" and model is not None and anchor is not None:
+        scores = ranking.similar_scores(anchor, model.normalized)
+        normalized = model.normalized
+        reason = f"similar to {table.skus[anchor]}"
+    elif spec.strategy == "popularity":
+        scores, reason = (
+            ranking.popularity_scores(_ensure_popularity(st, catalog)),
+            ranking.REASON_POPULAR,
+        )
+    elif spec.strategy == "newest":
+        scores, reason = ranking.newest_scores(table), ranking.REASON_NEWEST
+    elif spec.strategy == "fixed":
+        scores, reason = ranking.fixed_scores(table, spec.fixed_skus), ranking.REASON_FIXED
+
+    if scores is None:
+        strategy = spec.fallback_strategy
+    fb_scores, fb_reason = _fallback(spec, catalog, st, anchor)
+    if spec.fallback_strategy == spec.strategy and scores is not None:
+        fb_scores = None  # same ranking twice adds nothing
+    ranked = ranking.recommend(
+        table=table,
+        scores=scores,
+        reason=reason,
+        limit=limit,
+        filters=spec.filters,
+        rules=spec.rules,
+        diversity=spec.diversity,
+        anchor=anchor,
+        purchased=purchased,
+        exclude=(),
+        normalized=normalized,
+        fallback_scores=fb_scores,
+        fallback_reason=fb_reason,
+    )
+    items = [
+        ServedItem(
+            sku=r.sku,
+            title=catalog.titles[r.index],
+            price=catalog.prices[r.index],
+            currency=catalog.currencies[r.index],
+            image_url=catalog.image_urls[r.index],
+            score=round(float(r.score), 6) if np.isfinite(r.score) else 0.0,
+            reason=r.reason,
+            product_id=int(catalog.product_ids[r.index]),
+        )
+        for r in ranked
+    ]
+    return Served(
+        placement=spec.key,
+        model_version=model.version_id if (model is not None and scores is not None) else None,
+        strategy=strategy,
+        items=items,
+    )
+
+
+def warm(merchant_ids: Sequence[int]) -> None:
+    """Load snapshots ahead of traffic (e.g. from a gunicorn post_fork hook)."""
+    for mid in merchant_ids:
+        st = _state(mid)
+        catalog = _ensure_catalog(st)
+        _ensure_aligned(st, catalog)
+        _ensure_popularity(st, catalog)
