@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "merchandising.jobs",
     "merchandising.catalog",
     "merchandising.storefront",
+    "merchandising.experiments",
     "merchandising.dashboard",
     "merchandising.demo",
     "contentgen.finetuning",

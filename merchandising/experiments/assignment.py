@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 BUCKETS = 10_000
-MAX_VISITOR_ID_LENGTH = 128
+MAX_VISITOR_ID_LENGTH = 200  # same limit as the storefront API
 WEIGHT_TOLERANCE = 1e-6
 
 _FNV_OFFSET = 0x811C9DC5

@@ -1,0 +1,587 @@
+"""Every write of the experiments app: lifecycle, exposures, roll-ups, shipping the winner."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, FloatField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
+
+from merchandising.catalog.models import Product
+from merchandising.catalog.services import copy_value_clean, live_copy_publish
+
+from . import assignment
+from .models import Experiment, Exposure, Variant, VariantDay, weights_check
+
+log = logging.getLogger(__name__)
+
+Status = Experiment.Status
+LIFECYCLE = {
+    "start": ({Status.DRAFT, Status.PAUSED}, Status.RUNNING),
+    "pause": ({Status.RUNNING}, Status.PAUSED),
+    "stop": ({Status.RUNNING, Status.PAUSED, Status.DRAFT}, Status.STOPPED),
+}
+# Fields a running experiment may not change (they would bias what has been measured).
+FROZEN_WHILE_RUNNING = {"kind", "field", "placement", "traffic_share", "attribution_window_hours"}
+
+
+# --------------------------------------------------------------------------- create / edit
+
+
+def _variants_clean(
+    *, experiment: Experiment, variants: Sequence[dict], products: Sequence[Product]
+) -> list[Variant]:
+    if len(variants) < 2:
+        raise ValidationError({"variants": "An experiment needs at least two variants."})
+    names = [str(v.get("name", "")).strip() for v in variants]
+    if any(not n or len(n) > 60 for n in names):
+        raise ValidationError({"variants": "Every variant needs a name of at most 60 characters."})
+    if len(set(names)) != len(names):
+        raise ValidationError({"variants": "Variant names must be unique."})
+    try:
+        weights = [float(v.get("weight", 1.0 / len(variants))) for v in variants]
+    except (TypeError, ValueError):
+        raise ValidationError({"weights": "Weights must be numbers."}) from None
+    if any(w <= 0 for w in weights):
+        raise ValidationError({"weights": "Every variant needs a positive weight."})
+    weights_check(weights)
+    controls = [i for i, v in enumerate(variants) if v.get("is_control")]
+    if len(controls) > 1:
+        raise ValidationError({"variants": "Only one variant can be the control."})
+    control_index = controls[0] if controls else 0
+    product_ids = {p.pk for p in products}
+    out = []
+    for i, (v, name, w) in enumerate(zip(variants, names, weights, strict=True)):
+        payload = dict(v.get("payload") or {})
+        if experiment.kind == Experiment.Kind.COPY:
+            copy = {}
+            for pid, value in (payload.get("copy") or {}).items():
+                if int(pid) not in product_ids:
+                    raise ValidationError(
+                        {"variants": f"Variant {name}: product {pid} is not in the experiment."}
+                    )
+                copy[str(int(pid))] = copy_value_clean(experiment.field, value)
+            if i != control_index and not copy:
+                raise ValidationError({"variants": f"Variant {name} has no alternative copy."})
+            payload["copy"] = copy
+        else:
+            allowed = {
+                "strategy",
+                "fallback_strategy",
+                "filters",
+                "rules",
+                "diversity",
+                "fixed_skus",
+                "limit",
+            }
+            unknown = set(payload) - allowed
+            if unknown:
+                raise ValidationError(
+                    {"variants": f"Variant {name}: unknown placement settings {sorted(unknown)}."}
+                )
+        out.append(
+            Variant(
+                merchant=experiment.merchant,
+                experiment=experiment,
+                name=name,
+                position=i,
+                is_control=i == control_index,
+                weight=w,
+                payload=payload,
+            )  # fmt: skip
+        )
+    return out
+
+
+@transaction.atomic
+def experiment_create(
+    *,
+    merchant,
+    key: str,
+    name: str,
+    kind: str,
+    variants: Sequence[dict],
+    hypothesis: str = "",
+    field: str = "",
+    products: Iterable[Product] = (),
+    placement=None,
+    traffic_share: float = 1.0,
+    attribution_window_hours: int = 72,
+    planned_sample_size: int | None = None,
+    minimum_detectable_effect: float = 0.05,
+    sequential: bool = True,
+    guardrails: Sequence[str] = (),
+    user=None,
+) -> Experiment:
+    """Create a draft experiment with its variants.
+
+    variants: [{"name", "weight", "is_control", "payload"}]; copy payloads are
+    {"copy": {product_id: text}} (products not listed show their live copy), placement payloads
+    the placement settings the variant overrides (e.g. {"strategy": "popularity"})."""
+    products = list(products)
+    if any(p.merchant_id != merchant.pk for p in products):
+        raise ValidationError({"products": "Unknown product."})
+    if kind == Experiment.Kind.COPY and not products:
+        raise ValidationError({"products": "A copy experiment needs at least one product."})
+    experiment = Experiment(
+        merchant=merchant, key=key, name=name, kind=kind, hypothesis=hypothesis, field=field or "",
+        placement=placement, traffic_share=traffic_share, attribution_window_hours=attribution_window_hours,
+        planned_sample_size=planned_sample_size, minimum_detectable_effect=minimum_detectable_effect,
+        sequential=sequential, guardrails=list(guardrails), created_by=user if getattr(user, "pk", None) else None,
+    )  # fmt: skip
+    experiment.full_clean()
+    rows = _variants_clean(experiment=experiment, variants=variants, products=products)
+    experiment.save()
+    for row in rows:
+        row.experiment = experiment
+        row.full_clean()
+    Variant.objects.bulk_create(rows)
+    if products:
+        experiment.products.set(products)
+    return experiment
+
+
+@transaction.atomic
+def experiment_update(*, experiment: Experiment, **fields: Any) -> Experiment:
+    """Change settings. Name, hypothesis, guardrails, sample size and inference may change any
+    time; what decides who is exposed or what counts is frozen while the test runs."""
+    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    frozen = FROZEN_WHILE_RUNNING & set(fields)
+    if experiment.status == Status.RUNNING and frozen:
+        raise ValidationError(
+            {sorted(frozen)[0]: "Pause or stop the experiment before changing this."}
+        )
+    if experiment.status == Status.STOPPED and set(fields) - {"name", "hypothesis"}:
+        raise ValidationError({"status": "A stopped experiment can only be renamed."})
+    for k, v in fields.items():
+        if k in {"merchant", "key", "status", "run", "winner", "variants"}:
+            raise ValidationError({k: "This cannot be changed here."})
+        setattr(experiment, k, v)
+    experiment.full_clean()
+    experiment.save()
+    return experiment
+
+
+@transaction.atomic
+def experiment_weights_set(
+    *, experiment: Experiment, weights: dict[str, float], restart: bool = False
+) -> dict:
+    """Change variant weights. Refused while the test has exposures unless `restart=True`,
+    which discards its exposures and roll-ups and re-randomises (changing the split mid-test
+    mixes visitors of different periods unevenly across arms: Simpson's paradox, SRM)."""
+    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    variants = list(experiment.variants.all())
+    if set(weights) != {v.name for v in variants}:
+        raise ValidationError({"weights": "Give a weight for every variant, by name."})
+    new = [float(weights[v.name]) for v in variants]
+    if any(w <= 0 for w in new):
+        raise ValidationError({"weights": "Every variant needs a positive weight."})
+    weights_check(new)
+    exposed = experiment.exposures.count()
+    warning = ""
+    if experiment.status in (Status.RUNNING, Status.PAUSED) and exposed:
+        if not restart:
+            raise ValidationError(
+                {"weights": f"Changing weights mid-test biases the result. Restart the test instead: it discards "
+                 f"the {exposed:,} exposures so far."}
+            )  # fmt: skip
+        _restart(experiment)
+        warning = f"Test restarted: {exposed:,} exposures discarded; visitors are assigned afresh."
+    elif experiment.status == Status.STOPPED:
+        raise ValidationError({"weights": "The experiment is stopped."})
+    for v, w in zip(variants, new, strict=True):
+        v.weight = w
+    Variant.objects.bulk_update(variants, ["weight"])
+    return {"experiment": experiment, "warning": warning}
+
+
+def _restart(experiment: Experiment) -> None:
+    experiment.exposures.all().delete()
+    experiment.days.all().delete()
+    experiment.run += 1
+    experiment.started_at = timezone.now() if experiment.status == Status.RUNNING else None
+    experiment.rolled_up_at = None
+    experiment.save(update_fields=["run", "started_at", "rolled_up_at", "updated_at"])
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def _conflicts(experiment: Experiment) -> list[Experiment]:
+    running = Experiment.objects.filter(
+        merchant_id=experiment.merchant_id, status=Status.RUNNING
+    ).exclude(pk=experiment.pk)
+    if experiment.kind == Experiment.Kind.PLACEMENT:
+        return list(
+            running.filter(kind=Experiment.Kind.PLACEMENT, placement_id=experiment.placement_id)
+        )
+    product_ids = list(experiment.products.values_list("pk", flat=True))
+    return list(
+        running.filter(
+            kind=Experiment.Kind.COPY, field=experiment.field, products__in=product_ids
+        ).distinct()
+    )
+
+
+@transaction.atomic
+def experiment_transition(*, experiment: Experiment, action: str, user=None) -> Experiment:
+    """start | pause | stop. Starting is refused while another running experiment tests the
+    same copy field of one of the products, or the same placement (the two would interfere)."""
+    if action not in LIFECYCLE:
+        raise ValidationError({"action": f"Unknown action {action!r}."})
+    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    allowed, target = LIFECYCLE[action]
+    if experiment.status not in allowed:
+        raise ValidationError(
+            {"status": f"Cannot {action} an experiment that is {experiment.status}."}
+        )
+    if target == Status.RUNNING:
+        clash = _conflicts(experiment)
+        if clash:
+            what = (
+                "placement"
+                if experiment.kind == Experiment.Kind.PLACEMENT
+                else f"{experiment.field} of the same products"
+            )
+            raise ValidationError(
+                {
+                    "status": f"Experiment {clash[0].key!r} is already running on the {what}; stop it first."
+                }
+            )
+        if (
+            experiment.kind == Experiment.Kind.COPY
+            and not experiment.products.filter(status="active").exists()
+        ):
+            raise ValidationError({"products": "None of the experiment's products is active."})
+        if experiment.started_at is None:
+            experiment.started_at = timezone.now()
+    if target == Status.STOPPED:
+        experiment.stopped_at = timezone.now()
+    experiment.status = target
+    experiment.save(update_fields=["status", "started_at", "stopped_at", "updated_at"])
+    return experiment
+
+
+def experiment_start(*, experiment: Experiment, user=None) -> Experiment:
+    return experiment_transition(experiment=experiment, action="start", user=user)
+
+
+def experiment_pause(*, experiment: Experiment, user=None) -> Experiment:
+    return experiment_transition(experiment=experiment, action="pause", user=user)
+
+
+def experiment_stop(*, experiment: Experiment, user=None) -> Experiment:
+    return experiment_transition(experiment=experiment, action="stop", user=user)
+
+
+@transaction.atomic
+def experiment_ship(
+    *, experiment: Experiment, variant_name: str | None = None, user=None
+) -> Experiment:
+    """Make a variant the permanent version and stop the test.
+
+    Copy: each product's text goes live through `catalog.services.live_copy_publish` (so it is
+    in the copy history with a note naming the experiment). Placement: the variant's settings
+    become the placement's own through `storefront.services.placement_update`.
+    Without `variant_name`, ships the winner the report names; refuses when there is none."""
+    from .selectors import experiment_report
+
+    experiment = Experiment.objects.select_for_update().get(pk=experiment.pk)
+    if experiment.shipped_at:
+        raise ValidationError({"status": f"Variant {experiment.winner} was already shipped."})
+    if variant_name is None:
+        decision = experiment_report(experiment.merchant, experiment)["analysis"]["decision"]
+        if decision["status"] != "winner":
+            raise ValidationError(
+                {"variant": "There is no winner to ship yet; name the variant to ship it anyway."}
+            )
+        variant_name = decision["winner"]
+    variant = experiment.variants.filter(name=variant_name).first()
+    if variant is None:
+        raise ValidationError({"variant": f"No variant named {variant_name!r}."})
+    note = f"Experiment {experiment.key}: shipped variant {variant.name}"
+    if experiment.kind == Experiment.Kind.COPY:
+        withdrawn = set(variant.payload.get("withdrawn", []))
+        products = {str(p.pk): p for p in experiment.products.all()}
+        for pid, value in (variant.payload.get("copy") or {}).items():
+            if pid in withdrawn or pid not in products or products[pid].status != "active":
+                continue
+            live_copy_publish(
+                product=products[pid],
+                field=experiment.field,
+                value=value,
+                source="generated",
+                user=user,
+                note=note,
+            )
+    elif variant.payload:
+        from merchandising.storefront.services import placement_update
+
+        placement_update(placement=experiment.placement, **variant.payload)
+    experiment.winner = variant.name
+    experiment.shipped_at = timezone.now()
+    if experiment.status != Status.STOPPED:
+        experiment.status = Status.STOPPED
+        experiment.stopped_at = experiment.shipped_at
+    experiment.save(update_fields=["winner", "shipped_at", "status", "stopped_at", "updated_at"])
+    log.info("%s (user %s)", note, getattr(user, "pk", None))
+    return experiment
+
+
+@transaction.atomic
+def variant_copy_withdraw(*, experiment: Experiment, variant: Variant, product_id: int) -> Variant:
+    """Stop serving one product's alternative copy (it was rejected or deleted after the start):
+    visitors in that variant see the live copy of that product from now on. The report warns."""
+    variant = Variant.objects.select_for_update().get(pk=variant.pk, experiment=experiment)
+    withdrawn = set(variant.payload.get("withdrawn", []))
+    withdrawn.add(str(product_id))
+    variant.payload = {**variant.payload, "withdrawn": sorted(withdrawn)}
+    variant.save(update_fields=["payload"])
+    return variant
+
+
+# --------------------------------------------------------------------------- serving
+
+
+def _running(
+    merchant, *, kind: str, product: Product | None = None, field: str | None = None, placement=None
+):
+    qs = Experiment.objects.filter(merchant=merchant, status=Status.RUNNING, kind=kind)
+    if product is not None:
+        qs = qs.filter(products=product)
+    if field:
+        qs = qs.filter(field=field)
+    if placement is not None:
+        qs = qs.filter(placement=placement)
+    return list(qs.prefetch_related("variants"))
+
+
+def _assign(experiment: Experiment, visitor_id: str) -> Variant | None:
+    variants = list(experiment.variants.all())  # prefetched, ordered by position
+    index = assignment.variant_index(
+        experiment.seed, visitor_id, tuple(v.weight for v in variants), experiment.traffic_share
+    )
+    return None if index is None else variants[index]
+
+
+def exposures_record(
+    *, experiment: Experiment, pairs: Iterable[tuple[str, Variant]], when: datetime | None = None
+) -> None:
+    """Record first exposures; a visitor already exposed keeps its first row (ON CONFLICT DO NOTHING)."""
+    when = when or timezone.now()
+    rows = [
+        Exposure(
+            merchant_id=experiment.merchant_id,
+            experiment=experiment,
+            variant=v,
+            visitor_id=vid,
+            first_seen=when,
+        )
+        for vid, v in pairs
+    ]
+    Exposure.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def exposure_record_and_variant(
+    *,
+    merchant,
+    visitor_id: str | None,
+    product: Product | None = None,
+    field: str | None = None,
+    placement=None,
+) -> Variant | None:
+    """The visitor's variant of the running experiment on this product (copy field) or placement,
+    recording the first exposure; None when no experiment runs there, the visitor is outside its
+    traffic share, or the visitor id is missing or invalid (they then see the live version).
+
+    Storefront endpoints call this: the product endpoint with product= (and field=), the
+    recommendations endpoint with placement=. For copy, the variant's text for the product is
+    `variant_copy(variant, product)`; for placements, `variant.payload` holds the settings."""
+    try:
+        visitor_id = assignment.validate_visitor_id(visitor_id)
+    except ValueError:
+        return None
+    if placement is not None:
+        found = _running(merchant, kind=Experiment.Kind.PLACEMENT, placement=placement)
+    elif product is not None:
+        found = _running(merchant, kind=Experiment.Kind.COPY, product=product, field=field)
+    else:
+        raise ValueError("give product= or placement=")
+    if not found:
+        return None
+    experiment = found[0]  # starting refuses overlaps, so there is at most one
+    variant = _assign(experiment, visitor_id)
+    if variant is not None:
+        exposures_record(experiment=experiment, pairs=[(visitor_id, variant)])
+    return variant
+
+
+def variant_copy(variant: Variant, product: Product):
+    """The variant's text for this product, or None (serve the live copy)."""
+    pid = str(product.pk)
+    if pid in variant.payload.get("withdrawn", ()):
+        return None
+    return (variant.payload.get("copy") or {}).get(pid)
+
+
+def product_copy_hook(*, request, product: Product, visitor_id: str | None, data: dict) -> None:
+    """storefront PRODUCT_COPY_HOOKS entry: substitute each running copy experiment's text."""
+    if not visitor_id:
+        return
+    for experiment in _running(product.merchant, kind=Experiment.Kind.COPY, product=product):
+        try:
+            vid = assignment.validate_visitor_id(visitor_id)
+        except ValueError:
+            return
+        variant = _assign(experiment, vid)
+        if variant is None:
+            continue
+        exposures_record(experiment=experiment, pairs=[(vid, variant)])
+        value = variant_copy(variant, product)
+        if value is not None:
+            data.setdefault("copy", {})[experiment.field] = value
+
+
+def visitor_assignments(*, merchant, visitor_id: str, record: bool = True) -> list[dict]:
+    """Every running experiment's variant for this visitor (for shops that render on their side);
+    records the exposures unless record=False."""
+    visitor_id = assignment.validate_visitor_id(visitor_id)
+    out = []
+    experiments = Experiment.objects.filter(
+        merchant=merchant, status=Status.RUNNING
+    ).prefetch_related("variants", "products")
+    for experiment in experiments.select_related("placement"):
+        variant = _assign(experiment, visitor_id)
+        if variant is None:
+            continue
+        if record:
+            exposures_record(experiment=experiment, pairs=[(visitor_id, variant)])
+        item: dict[str, Any] = {
+            "experiment": experiment.key,
+            "kind": experiment.kind,
+            "variant": variant.name,
+        }
+        if experiment.kind == Experiment.Kind.COPY:
+            item["field"] = experiment.field
+            item["copy"] = {
+                p.sku: variant_copy(variant, p)
+                for p in experiment.products.all()
+                if variant_copy(variant, p) is not None
+            }
+        else:
+            item["placement"] = experiment.placement.key
+            item["settings"] = variant.payload
+        out.append(item)
+    return out
+
+
+# --------------------------------------------------------------------------- roll-ups
+
+
+def _event_model():
+    return apps.get_model("tracking", "Event")
+
+
+def experiment_rollup(
+    *, experiment: Experiment, full: bool = False, now: datetime | None = None
+) -> int:
+    """Recompute the daily roll-ups of the days whose numbers can still change.
+
+    A day's cohort (visitors first exposed that day) can gain conversions until the attribution
+    window has passed, so only days from (now - window - 1 day) are recomputed, or all with
+    full=True. Events come from tracking: Event(merchant, type view|click|add_to_cart|purchase|
+    impression, visitor_id, sku, ts, value). Copy tests count events on the experiment's
+    products; placement tests count any purchase. Idempotent: rows are upserted by
+    (experiment, variant, day). Returns the number of rows written."""
+    Event = _event_model()
+    now = now or timezone.now()
+    window = timedelta(hours=experiment.attribution_window_hours)
+    exposures = Exposure.objects.filter(experiment=experiment)
+    if not full and experiment.rolled_up_at is not None:
+        since = timezone.localdate(now - window) - timedelta(days=1)
+        exposures = exposures.filter(first_seen__date__gte=since)
+    else:
+        since = None
+    events = Event.objects.filter(
+        merchant_id=experiment.merchant_id,
+        visitor_id=OuterRef("visitor_id"),
+        ts__gte=OuterRef("first_seen"),
+        ts__lt=OuterRef("first_seen") + Value(window),
+    )
+    if experiment.kind == Experiment.Kind.COPY:
+        events = events.filter(sku__in=Subquery(experiment.products.values("sku")))
+    purchases = events.filter(type="purchase")
+    revenue = (
+        purchases.order_by()
+        .values("visitor_id")
+        .annotate(s=Sum(Cast("value", FloatField())))
+        .values("s")[:1]
+    )
+    rows = exposures.annotate(
+        bought=Exists(purchases),
+        carted=Exists(events.filter(type="add_to_cart")),
+        clicked=Exists(events.filter(type="click")),
+        revenue=Coalesce(
+            Subquery(revenue, output_field=FloatField()), Value(0.0), output_field=FloatField()
+        ),
+    ).values_list("variant_id", "first_seen", "bought", "carted", "clicked", "revenue")
+    agg: dict[tuple[int, date], list] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0.0])
+    tz = timezone.get_current_timezone()
+    for variant_id, first_seen, bought, carted, clicked, value in rows.iterator(chunk_size=5000):
+        a = agg[(variant_id, first_seen.astimezone(tz).date())]
+        a[0] += 1
+        a[1] += bool(bought)
+        a[2] += bool(carted)
+        a[3] += bool(clicked)
+        a[4] += value or 0.0
+        a[5] += (value or 0.0) ** 2
+    with transaction.atomic():
+        stale = VariantDay.objects.filter(experiment=experiment)
+        if since is not None:
+            stale = stale.filter(day__gte=since)
+        stale.delete()
+        VariantDay.objects.bulk_create(
+            [
+                VariantDay(
+                    merchant_id=experiment.merchant_id,
+                    experiment=experiment,
+                    variant_id=vid,
+                    day=day,
+                    exposures=a[0],
+                    converters=a[1],
+                    add_to_cart=a[2],
+                    clickers=a[3],
+                    revenue_sum=a[4],
+                    revenue_sumsq=a[5],
+                )  # fmt: skip
+                for (vid, day), a in sorted(agg.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+            ],
+            batch_size=1000,
+        )
+        Experiment.objects.filter(pk=experiment.pk).update(rolled_up_at=now)
+    experiment.rolled_up_at = now
+    return len(agg)
+
+
+def experiments_rollup_running(*, merchant=None) -> int:
+    """Roll up every running (and recently stopped) experiment; for the periodic task."""
+    qs = Experiment.objects.filter(status__in=[Status.RUNNING, Status.PAUSED])
+    if merchant is not None:
+        qs = qs.filter(merchant=merchant)
+    recent = Experiment.objects.filter(
+        status=Status.STOPPED, stopped_at__gte=timezone.now() - timedelta(days=8)
+    )
+    if merchant is not None:
+        recent = recent.filter(merchant=merchant)
+    total = 0
+    for experiment in list(qs) + list(recent):
+        total += experiment_rollup(experiment=experiment)
+    return total

@@ -1,0 +1,1 @@
+from .api_urls import storefront_urlpatterns as urlpatterns  # noqa: F401
