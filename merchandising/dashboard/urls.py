@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from . import views
+from . import views, views_experiments
 
 app_name = "dashboard"
 
@@ -52,14 +52,18 @@ recommendation_urls = [
     ),
 ]
 experiment_urls = [
+    path("experiments/", views_experiments.ExperimentListView.as_view(), name="experiments"),
+    path("experiments/new/", views_experiments.ExperimentCreateView.as_view(), name="experiment-create"),
+    path("experiments/<int:experiment_id>/", views_experiments.ExperimentDetailView.as_view(), name="experiment"),
     path(
-        "experiments/",
-        views.ComingSoonView.as_view(
-            nav="experiments",
-            section="Experiments",
-            blurb="A/B tests of copy and placement strategies.",
-        ),
-        name="experiments",
+        "experiments/<int:experiment_id>/daily.csv",
+        views_experiments.ExperimentDailyCSVView.as_view(),
+        name="experiment-daily",
+    ),
+    path(
+        "experiments/<int:experiment_id>/<slug:action>/",
+        views_experiments.ExperimentActionView.as_view(),
+        name="experiment-action",
     ),
 ]
 segment_urls = [

@@ -519,6 +519,10 @@ def experiment_rollup(
     if experiment.kind == Experiment.Kind.COPY:
         events = events.filter(sku__in=Subquery(experiment.products.values("sku")))
     purchases = events.filter(type="purchase")
+    clicks = events.filter(type="click")
+    if experiment.kind == Experiment.Kind.PLACEMENT:
+        # clicks on this placement's recommendations (the widget reports the placement key)
+        clicks = clicks.filter(placement=experiment.placement.key)
     revenue = (
         purchases.order_by()
         .values("visitor_id")
@@ -528,7 +532,7 @@ def experiment_rollup(
     rows = exposures.annotate(
         bought=Exists(purchases),
         carted=Exists(events.filter(type="add_to_cart")),
-        clicked=Exists(events.filter(type="click")),
+        clicked=Exists(clicks),
         revenue=Coalesce(
             Subquery(revenue, output_field=FloatField()), Value(0.0), output_field=FloatField()
         ),

@@ -1,0 +1,266 @@
+"""Dashboard pages for A/B tests: list, create, report with lifecycle buttons, daily CSV."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.utils.safestring import mark_safe
+from django.views import View
+
+from merchandising.catalog.models import COPY_FIELDS, Product
+from merchandising.experiments import charts, selectors, services
+from merchandising.experiments.api import daily_csv
+from merchandising.experiments.models import Experiment
+from merchandising.storefront.models import Placement
+
+from .base import MerchantPageMixin
+from .views import Page
+
+
+class ExperimentForm(forms.Form):
+    kind = forms.ChoiceField(choices=Experiment.Kind.choices)
+    key = forms.SlugField(
+        max_length=60, help_text="Short id used in the hash, e.g. desc-short-2024"
+    )
+    name = forms.CharField(max_length=200)
+    hypothesis = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    field = forms.ChoiceField(choices=[("", "-")] + [(f, f) for f in COPY_FIELDS], required=False)
+    alternative_copy = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        label="Variant B copy",
+        help_text="One line per product: SKU | alternative text (approved copy). Control A shows the live copy.",
+    )
+    placement = forms.ModelChoiceField(queryset=Placement.objects.none(), required=False)
+    strategy = forms.ChoiceField(
+        choices=Placement.Strategy.choices, required=False, label="Variant B strategy"
+    )
+    weight_b = forms.FloatField(
+        min_value=0.01, max_value=0.99, initial=0.5, label="Share of variant B"
+    )
+    traffic_share = forms.FloatField(min_value=0.0, max_value=1.0, initial=1.0)
+    attribution_window_hours = forms.IntegerField(min_value=1, max_value=24 * 90, initial=72)
+    minimum_detectable_effect = forms.FloatField(min_value=0.001, max_value=10.0, initial=0.05)
+    planned_sample_size = forms.IntegerField(min_value=1, required=False)
+    sequential = forms.BooleanField(
+        required=False, initial=True, label="Always-valid inference (safe to peek)"
+    )
+    guardrails = forms.MultipleChoiceField(
+        choices=[(g, g) for g in Experiment.GUARDRAIL_METRICS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.merchant = merchant
+        self.fields["placement"].queryset = Placement.objects.filter(merchant=merchant)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == Experiment.Kind.COPY:
+            if not data.get("field"):
+                self.add_error("field", "Choose the copy field to test.")
+            pairs = []
+            for n, line in enumerate((data.get("alternative_copy") or "").splitlines(), start=1):
+                if not line.strip():
+                    continue
+                sku, sep, text = line.partition("|")
+                if not sep or not text.strip():
+                    self.add_error("alternative_copy", f"Line {n}: write SKU | text.")
+                    continue
+                pairs.append((sku.strip(), text.strip()))
+            products = {
+                p.sku: p
+                for p in Product.objects.filter(
+                    merchant=self.merchant, sku__in=[s for s, _ in pairs]
+                )
+            }
+            for sku, _ in pairs:
+                if sku not in products:
+                    self.add_error("alternative_copy", f"Unknown SKU {sku}.")
+            if not pairs:
+                self.add_error("alternative_copy", "Give at least one product's alternative copy.")
+            data["pairs"] = [(products[s], t) for s, t in pairs if s in products]
+        elif data.get("kind") == Experiment.Kind.PLACEMENT:
+            if not data.get("placement"):
+                self.add_error("placement", "Choose the placement to test.")
+            if not data.get("strategy"):
+                self.add_error("strategy", "Choose variant B's strategy.")
+        return data
+
+
+class ExperimentListView(Page):
+    template_name = "dashboard/experiments/list.html"
+    nav = "experiments"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["experiments"] = selectors.experiments_list(self.request.merchant)
+        return context
+
+
+class ExperimentCreateView(Page):
+    template_name = "dashboard/experiments/create.html"
+    nav = "experiments"
+    required_role = "editor"
+
+    def get_context_data(self, form=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["form"] = form or ExperimentForm(merchant=self.request.merchant)
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = ExperimentForm(request.POST, merchant=request.merchant)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        d = form.cleaned_data
+        wb = d["weight_b"]
+        common = dict(
+            merchant=request.merchant, key=d["key"], name=d["name"], kind=d["kind"], hypothesis=d["hypothesis"],
+            traffic_share=d["traffic_share"], attribution_window_hours=d["attribution_window_hours"],
+            minimum_detectable_effect=d["minimum_detectable_effect"], planned_sample_size=d["planned_sample_size"],
+            sequential=d["sequential"], guardrails=d["guardrails"], user=request.user,
+        )  # fmt: skip
+        try:
+            if d["kind"] == Experiment.Kind.COPY:
+                experiment = services.experiment_create(
+                    field=d["field"],
+                    products=[p for p, _ in d["pairs"]],
+                    variants=[
+                        {"name": "A", "weight": round(1 - wb, 6), "is_control": True},
+                        {
+                            "name": "B",
+                            "weight": wb,
+                            "payload": {"copy": {str(p.pk): t for p, t in d["pairs"]}},
+                        },
+                    ],
+                    **common,
+                )
+            else:
+                experiment = services.experiment_create(
+                    placement=d["placement"],
+                    variants=[
+                        {"name": "A", "weight": round(1 - wb, 6), "is_control": True},
+                        {"name": "B", "weight": wb, "payload": {"strategy": d["strategy"]}},
+                    ],
+                    **common,
+                )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+            return self.render_to_response(self.get_context_data(form=form), status=400)
+        messages.success(request, "Experiment created as a draft. Start it when ready.")
+        return redirect(
+            "dashboard:experiment", merchant_slug=request.merchant.slug, experiment_id=experiment.pk
+        )
+
+
+def _get(request, experiment_id: int) -> Experiment:
+    try:
+        return selectors.experiment_get(request.merchant, experiment_id)
+    except Experiment.DoesNotExist:
+        raise Http404("No such experiment.") from None
+
+
+class ExperimentDetailView(Page):
+    template_name = "dashboard/experiments/detail.html"
+    nav = "experiments"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        experiment = _get(self.request, self.kwargs["experiment_id"])
+        report = selectors.experiment_report(self.request.merchant, experiment)
+        analysis = report["analysis"]
+        context.update(experiment=experiment, report=report, analysis=analysis)
+        if analysis:
+            sequential = analysis["inference"] == "sequential"
+            rows = [
+                (
+                    v["name"],
+                    v["abs_uplift"],
+                    v["always_valid_ci_low"] if sequential else v["uplift_ci_low"],
+                    v["always_valid_ci_high"] if sequential else v["uplift_ci_high"],
+                )
+                for v in analysis["variants"]
+                if not v["is_control"]
+            ]
+            label = (
+                "always-valid interval"
+                if sequential
+                else f"{100 * (1 - analysis['alpha']):.0f}% Newcombe interval"
+            )
+            context["charts"] = {
+                "cumulative": mark_safe(charts.cumulative_rate_chart(report["series"])),  # noqa: S308 (escaped in charts)
+                "uplift": mark_safe(charts.uplift_interval_chart(rows, label=label)),  # noqa: S308
+                "posterior": mark_safe(  # noqa: S308
+                    charts.posterior_chart(
+                        [(v["name"], v["units"], v["conversions"]) for v in analysis["variants"]]
+                    )
+                ),
+            }
+        return context
+
+
+class ExperimentActionView(MerchantPageMixin, View):
+    """POST start | pause | stop | ship | refresh (recompute the roll-ups now)."""
+
+    write_role = "editor"
+
+    def post(self, request, *args, **kwargs):
+        experiment = _get(request, kwargs["experiment_id"])
+        action = kwargs["action"]
+        try:
+            if action in services.LIFECYCLE:
+                services.experiment_transition(
+                    experiment=experiment, action=action, user=request.user
+                )
+                messages.success(
+                    request,
+                    f"Experiment {action}ed." if action != "stop" else "Experiment stopped.",
+                )
+            elif action == "ship":
+                shipped = services.experiment_ship(
+                    experiment=experiment,
+                    variant_name=request.POST.get("variant") or None,
+                    user=request.user,
+                )
+                messages.success(
+                    request, f"Variant {shipped.winner} shipped and the experiment stopped."
+                )
+            elif action == "refresh":
+                services.experiment_rollup(experiment=experiment)
+                messages.success(request, "Numbers recomputed from the latest events.")
+            elif action == "weights":
+                out = services.experiment_weights_set(
+                    experiment=experiment,
+                    weights={
+                        v.name: float(request.POST.get(f"weight_{v.name}", v.weight))
+                        for v in experiment.variants.all()
+                    },
+                    restart=request.POST.get("restart") == "1",
+                )
+                messages.success(request, out["warning"] or "Weights changed.")
+            else:
+                raise Http404("Unknown action.")
+        except (ValidationError, ValueError) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect(
+            "dashboard:experiment", merchant_slug=request.merchant.slug, experiment_id=experiment.pk
+        )
+
+
+class ExperimentDailyCSVView(Page):
+    def get(self, request, *args, **kwargs):
+        experiment = _get(request, kwargs["experiment_id"])
+        response = HttpResponse(
+            daily_csv(selectors.experiment_days(request.merchant, experiment)),
+            content_type="text/csv",
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="experiment-{experiment.key}-daily.csv"'
+        )
+        return response
