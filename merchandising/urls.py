@@ -4,6 +4,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from merchandising.accounts import views as account_views
+from merchandising.demo import views as demo_views
+from merchandising.storefront import views as storefront_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -30,8 +32,14 @@ urlpatterns = [
         account_views.InvitationAcceptView.as_view(),
         name="invitation_accept",
     ),
+    path("demo/images/<str:name>", demo_views.placeholder_image, name="demo-image"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("merchandising.api_urls")),
+    path(
+        "storefront-demo/<slug:merchant_slug>/",
+        storefront_views.DemoStorefrontView.as_view(),
+        name="storefront-demo",
+    ),
     path("", include("merchandising.dashboard.urls")),
 ]

@@ -34,7 +34,8 @@ Public interface:
 
 * ``PlacementSpec.from_placement(placement)``
 * ``recommend(*, merchant, spec, visitor_id=None, sku=None, limit=None, user_record=None) -> Served``
-* ``Served``: ``placement``, ``model_version`` (id or None), ``strategy`` (what answered),
+* ``Served``: ``placement``, ``model_version`` (the ModelVersion.version number, or None when the
+  fallback answered), ``strategy`` (what answered),
   ``items``: list of ``ServedItem(sku, title, price, currency, image_url, score, reason, product_id)``
 * ``reset()``: forget every cached snapshot (tests, management commands).
 """
@@ -136,7 +137,8 @@ class CatalogSnapshot:
 
 @dataclass
 class ModelSnapshot:
-    version_id: int
+    version_id: int  # ModelVersion primary key
+    version: int  # the merchant's version number, as the API and dashboard show it
     artifact: Any  # recsys.training.RecommenderArtifact
     # Aligned with a catalog snapshot (rebuilt when either changes):
     catalog_signature: tuple | None = None
@@ -343,7 +345,9 @@ def _ensure_model(st: MerchantState) -> ModelSnapshot | None:
             logger.exception("serving: cannot load model version %s", version_id)
             st.model_version_seen = None
             return
-        st.model = ModelSnapshot(version_id=version_id, artifact=artifact)
+        st.model = ModelSnapshot(
+            version_id=version_id, version=int(version.version), artifact=artifact
+        )
 
     if st.model is None:
         load()
@@ -374,6 +378,7 @@ def align(model: ModelSnapshot, catalog: CatalogSnapshot) -> ModelSnapshot:
         bias[i] = b
     aligned = ModelSnapshot(
         version_id=model.version_id,
+        version=model.version,
         artifact=art,
         catalog_signature=catalog.signature,
         embeddings=emb,
@@ -457,9 +462,11 @@ def _ensure_popularity(st: MerchantState, catalog: CatalogSnapshot) -> np.ndarra
 class VisitorHistory:
     session_skus: list[str]  # oldest first, distinct
     purchased_skus: set[str]
+    record: dict | None = None  # user features seen on events (country, device), for new visitors
 
 
 def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
+    """The visitor's recent products (this session) and purchases, from tracking events."""
     if not visitor_id:
         return VisitorHistory([], set())
     try:
@@ -469,12 +476,17 @@ def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
     events = list(
         Event.objects.filter(merchant_id=merchant_id, visitor_id=visitor_id)
         .order_by("-ts")
-        .values_list("type", "sku")[:HISTORY_EVENTS]
+        .values_list("type", "sku", "country", "device")[:HISTORY_EVENTS]
     )
     session: list[str] = []
     seen: set[str] = set()
     purchased: set[str] = set()
-    for etype, sku in events:  # newest first
+    record: dict[str, str] = {}
+    for etype, sku, country, device in events:  # newest first
+        if country and "country" not in record:
+            record["country"] = country
+        if device and "device" not in record:
+            record["device"] = device
         if not sku:
             continue
         if etype == "purchase":
@@ -483,7 +495,20 @@ def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
             seen.add(sku)
             session.append(sku)
     session.reverse()
-    return VisitorHistory(session, purchased)
+    return VisitorHistory(session, purchased, {"user_id": visitor_id, **record} if record else None)
+
+
+def linked_visitor(merchant_id: int, visitor_id: str) -> str | None:
+    """The signed-in visitor id an anonymous id was linked to, if any."""
+    try:
+        from merchandising.tracking.models import VisitorLink
+    except ImportError:
+        return None
+    return (
+        VisitorLink.objects.filter(merchant_id=merchant_id, anonymous_id=visitor_id)
+        .values_list("visitor_id", flat=True)
+        .first()
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -533,8 +558,12 @@ def recommend(
     if spec.strategy == "lightfm" and model is not None:
         art = model.artifact
         row = art.user_index.get(visitor_id) if visitor_id else None
+        if row is None and visitor_id:
+            linked = linked_visitor(merchant.pk, visitor_id)
+            row = art.user_index.get(linked) if linked else None
         user_vec = art.user_vectors[row] if row is not None else None
         feature_vec = None
+        user_record = user_record or history.record
         if user_vec is None and user_record:
             vec, _bias, how = art.user_representation(user_record=user_record)
             feature_vec = vec if how == "features" else None
@@ -603,7 +632,7 @@ def recommend(
     ]
     return Served(
         placement=spec.key,
-        model_version=model.version_id if (model is not None and scores is not None) else None,
+        model_version=model.version if (model is not None and scores is not None) else None,
         strategy=strategy,
         items=items,
     )
