@@ -597,6 +597,8 @@ def recommend(
     elif spec.strategy == "fixed":
         scores, reason = ranking.fixed_scores(table, spec.fixed_skus), ranking.REASON_FIXED
 
+    # "For you" shows what the visitor has not just looked at (the session steers, it is not echoed).
+    session_rows_excluded = session if (spec.strategy == "lightfm" and scores is not None) else ()
     if scores is None:
         strategy = spec.fallback_strategy
     fb_scores, fb_reason = _fallback(spec, catalog, st, anchor)
@@ -612,7 +614,7 @@ def recommend(
         diversity=spec.diversity,
         anchor=anchor,
         purchased=purchased,
-        exclude=(),
+        exclude=session_rows_excluded,
         normalized=normalized,
         fallback_scores=fb_scores,
         fallback_reason=fb_reason,
