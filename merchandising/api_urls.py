@@ -5,6 +5,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("storefront/", include("merchandising.storefront.api_urls")),
+    path("storefront/", include("merchandising.tracking.api_urls")),
     path("storefront/", include("merchandising.experiments.storefront_urls")),
     path("", include("merchandising.experiments.api_urls")),
     path("", include("merchandising.catalog.api_urls")),

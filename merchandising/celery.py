@@ -27,3 +27,19 @@ def ensure_broker_folders() -> None:
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         for key in ("data_folder_in", "processed_folder"):
             os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)
+
+
+# Recommender: a full training every night, incremental fit_partial updates every 15 minutes.
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "recsys-train-nightly": {
+        "task": "recsys.train_all",
+        "schedule": 24 * 3600.0,
+        "options": {"queue": "default"},
+    },
+    "recsys-update-quarter-hourly": {
+        "task": "recsys.update_all",
+        "schedule": 15 * 60.0,
+        "options": {"queue": "default"},
+    },
+}

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "merchandising.experiments",
     "merchandising.dashboard",
     "merchandising.demo",
+    "merchandising.tracking",
+    "recsys",
     "contentgen.finetuning",
 ]
 

@@ -1,0 +1,1 @@
+"""Event tracking: what storefront visitors did (view, click, add_to_cart, purchase, impression)."""

@@ -1,0 +1,54 @@
+"""Storefront event API: ``POST /api/v1/storefront/events`` and visitor linking."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from merchandising.accounts.api_base import StorefrontAPIView
+
+from . import services
+from .models import MAX_VISITOR_ID
+
+
+class StorefrontEventsAPI(StorefrontAPIView):
+    """Body: ``{"events": [...]}`` (or a bare list), at most 500 events.
+
+    Answer: ``{"accepted", "duplicates", "errors": [{"index", "field", "message"}],
+    "unknown_skus": {"count", "skus"}}``; 200 when at least one event was valid (or all were
+    duplicates), 400 when every event was refused.
+    """
+
+    def post(self, request):
+        data = request.data
+        events = data.get("events") if isinstance(data, dict) else data
+        if not isinstance(events, list):
+            raise exceptions.ValidationError({"events": ["Send a list of events."]})
+        try:
+            result = services.events_ingest(merchant=request.merchant, events=events)
+        except services.BatchTooLarge as exc:
+            raise exceptions.ValidationError({"events": [str(exc)]}) from exc
+        code = status.HTTP_400_BAD_REQUEST if events and len(result.errors) == len(events) else 200
+        return Response(result.as_dict(), status=code)
+
+
+class StorefrontVisitorLinkAPI(StorefrontAPIView):
+    """``{"anonymous_id", "visitor_id"}``: the anonymous visitor signed in as ``visitor_id``."""
+
+    def post(self, request):
+        data = request.data if isinstance(request.data, dict) else {}
+        errors = {}
+        for name in ("anonymous_id", "visitor_id"):
+            value = data.get(name)
+            if not isinstance(value, str) or not value.strip():
+                errors[name] = ["This field is required."]
+            elif len(value) > MAX_VISITOR_ID:
+                errors[name] = [f"Ensure this field has no more than {MAX_VISITOR_ID} characters."]
+        if errors:
+            raise exceptions.ValidationError(errors)
+        link = services.visitor_link(
+            merchant=request.merchant,
+            anonymous_id=data["anonymous_id"],
+            visitor_id=data["visitor_id"],
+        )
+        return Response({"anonymous_id": link.anonymous_id, "visitor_id": link.visitor_id})

@@ -1,0 +1,254 @@
+"""Writes of tracking data: event ingestion (API batches and CSV import) and visitor links.
+
+``events_ingest(merchant=, events=)`` validates each event on its own (bad ones come back as
+``{"index", "field", "message"}``, good ones in the same batch are kept), resolves SKUs to
+products in one query, and stores the batch in one ``INSERT ... SELECT FROM unnest(...)
+ON CONFLICT (merchant_id, event_id) DO NOTHING RETURNING`` statement on PostgreSQL, so a
+retried event is stored once and the answer can say how many were duplicates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from merchandising.catalog.models import Product
+
+from .models import MAX_EVENT_ID, MAX_VISITOR_ID, Event, EventType, VisitorLink
+
+MAX_BATCH = 500
+EVENT_TYPES = frozenset(EventType.values)
+MAX_FUTURE = timedelta(days=1)
+_LIMITS = {"sku": 64, "placement": 64, "request_id": 64, "device": 32, "country": 64}
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    errors: list[dict] = field(default_factory=list)
+    unknown_skus: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self, max_unknown: int = 20) -> dict:
+        top = sorted(self.unknown_skus.items(), key=lambda kv: (-kv[1], kv[0]))[:max_unknown]
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "errors": self.errors,
+            "unknown_skus": {
+                "count": sum(self.unknown_skus.values()),
+                "skus": [sku for sku, _ in top],
+            },
+        }
+
+
+class BatchTooLarge(ValueError):
+    pass
+
+
+def _parse_ts(value, now: datetime) -> datetime:
+    if value is None or value == "":
+        return now
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, bool):
+        raise ValueError("must be an ISO-8601 time or unix seconds")
+    elif isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        parsed = datetime.fromtimestamp(float(value), tz=UTC)
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                parsed = datetime.fromtimestamp(float(value), tz=UTC)
+            except (ValueError, OverflowError):
+                raise ValueError("must be an ISO-8601 time or unix seconds") from None
+    else:
+        raise ValueError("must be an ISO-8601 time or unix seconds")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    if parsed > now + MAX_FUTURE:
+        raise ValueError("is more than a day in the future")
+    return parsed
+
+
+def event_clean(raw, now: datetime) -> tuple[dict | None, tuple[str, str] | None]:
+    """One event -> (clean dict, None) or (None, (field, message))."""
+    if not isinstance(raw, Mapping):
+        return None, ("non_field_errors", "An event must be a JSON object.")
+    out: dict = {}
+    for name, limit in (("event_id", MAX_EVENT_ID), ("visitor_id", MAX_VISITOR_ID)):
+        value = raw.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or not value.strip():
+            return None, (name, "This field is required (a non-empty string).")
+        if len(value) > limit:
+            return None, (name, f"Ensure this field has no more than {limit} characters.")
+        if any(ord(c) < 32 for c in value):
+            return None, (name, "Control characters are not allowed.")
+        out[name] = value
+    kind = raw.get("type")
+    if kind not in EVENT_TYPES:
+        return None, ("type", f"Must be one of: {', '.join(sorted(EVENT_TYPES))}.")
+    out["type"] = kind
+    for name, limit in _LIMITS.items():
+        value = raw.get(name)
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            return None, (name, "Must be a string.")
+        if len(value) > limit:
+            return None, (name, f"Ensure this field has no more than {limit} characters.")
+        out[name] = value.strip()
+    try:
+        out["ts"] = _parse_ts(raw.get("ts"), now)
+    except (ValueError, OverflowError, OSError) as exc:
+        return None, ("ts", f"Invalid time: {exc}.")
+    value = raw.get("value")
+    if value is None or value == "":
+        out["value"] = None
+    else:
+        try:
+            if isinstance(value, bool):
+                raise InvalidOperation
+            number = Decimal(str(value))
+            if not number.is_finite() or abs(number) >= Decimal("1e12"):
+                raise InvalidOperation
+            out["value"] = number.quantize(Decimal("0.01"))
+        except InvalidOperation:
+            return None, ("value", "Must be a number.")
+    return out, None
+
+
+def events_ingest(*, merchant, events: Sequence, now: datetime | None = None) -> IngestResult:
+    """Validate and store a batch (at most ``MAX_BATCH``); see the module docstring."""
+    if len(events) > MAX_BATCH:
+        raise BatchTooLarge(f"A batch holds at most {MAX_BATCH} events; got {len(events)}.")
+    now = now or timezone.now()
+    result = IngestResult()
+    clean: list[dict] = []
+    for index, raw in enumerate(events):
+        event, error = event_clean(raw, now)
+        if error is not None:
+            result.errors.append({"index": index, "field": error[0], "message": error[1]})
+        else:
+            clean.append(event)
+    if not clean:
+        return result
+    skus = {e["sku"] for e in clean if e["sku"]}
+    products = dict(
+        Product.objects.filter(merchant=merchant, sku__in=skus).values_list("sku", "id")
+    ) if skus else {}  # fmt: skip
+    for event in clean:
+        sku = event["sku"]
+        event["product_id"] = products.get(sku) if sku else None
+        if sku and event["product_id"] is None:
+            result.unknown_skus[sku] = result.unknown_skus.get(sku, 0) + 1
+    inserted = _insert(merchant.pk, clean, now)
+    result.accepted = inserted
+    result.duplicates = len(clean) - inserted
+    return result
+
+
+_COLUMNS = (
+    ("event_id", "text"),
+    ("type", "text"),
+    ("visitor_id", "text"),
+    ("sku", "text"),
+    ("product_id", "bigint"),
+    ("ts", "timestamptz"),
+    ("value", "numeric"),
+    ("placement", "text"),
+    ("request_id", "text"),
+    ("device", "text"),
+    ("country", "text"),
+)
+
+
+def _insert(merchant_id: int, events: list[dict], now: datetime) -> int:
+    """Insert, skipping events already stored (same merchant and event_id); returns inserted."""
+    if connection.vendor != "postgresql":
+        return _insert_portable(merchant_id, events, now)
+    names = ", ".join(name for name, _ in _COLUMNS)
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in _COLUMNS)
+    # Only constant table/column names are interpolated; every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {Event._meta.db_table} (merchant_id, received_at, {names}) "  # noqa: S608
+        f"SELECT %s, %s, * FROM unnest({arrays}) "
+        "ON CONFLICT (merchant_id, event_id) DO NOTHING RETURNING 1"
+    )
+    params = [merchant_id, now] + [[e[name] for e in events] for name, _ in _COLUMNS]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return len(cursor.fetchall())
+
+
+def _insert_portable(merchant_id: int, events: list[dict], now: datetime) -> int:
+    with transaction.atomic():
+        ids = [e["event_id"] for e in events]
+        existing = set(
+            Event.objects.filter(merchant_id=merchant_id, event_id__in=ids).values_list(
+                "event_id", flat=True
+            )
+        )
+        fresh: dict[str, dict] = {}
+        for e in events:
+            if e["event_id"] not in existing:
+                fresh.setdefault(e["event_id"], e)
+        Event.objects.bulk_create(
+            [Event(merchant_id=merchant_id, received_at=now, **e) for e in fresh.values()],
+            ignore_conflicts=True,
+        )
+        return len(fresh)
+
+
+def events_import_rows(
+    *, merchant, rows: Iterable[Mapping], batch_size: int = MAX_BATCH, progress=None
+) -> IngestResult:
+    """Import events from CSV rows (same fields as the API); errors carry the row index."""
+    total = IngestResult()
+    batch: list[Mapping] = []
+    offset = 0
+
+    def flush():
+        nonlocal offset
+        part = events_ingest(merchant=merchant, events=batch)
+        total.accepted += part.accepted
+        total.duplicates += part.duplicates
+        total.errors.extend({**e, "index": e["index"] + offset} for e in part.errors)
+        for sku, n in part.unknown_skus.items():
+            total.unknown_skus[sku] = total.unknown_skus.get(sku, 0) + n
+        offset += len(batch)
+        if progress is not None:
+            progress(len(batch))
+        batch.clear()
+
+    for row in rows:
+        batch.append({k: (v if v != "" else None) for k, v in row.items()})
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return total
+
+
+def visitor_link(*, merchant, anonymous_id: str, visitor_id: str) -> VisitorLink:
+    """Record that ``anonymous_id`` is the signed-in ``visitor_id`` (idempotent, last wins)."""
+    link = VisitorLink.objects.filter(merchant=merchant, anonymous_id=anonymous_id).first()
+    if link is None:
+        link = VisitorLink(merchant=merchant, anonymous_id=anonymous_id, visitor_id=visitor_id)
+    else:
+        link.visitor_id = visitor_id
+        link.linked_at = timezone.now()
+    link.full_clean()
+    link.save()
+    return link
