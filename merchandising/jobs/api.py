@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -18,6 +19,7 @@ class JobListAPI(MerchantGenericAPIView):
     serializer_class = JobSerializer
     pagination_class = JobCursor
 
+    @extend_schema(operation_id="jobs_list")
     def get(self, request):
         page = self.paginate_queryset(
             selectors.jobs_list(request.merchant, kind=request.query_params.get("kind"))
@@ -28,6 +30,7 @@ class JobListAPI(MerchantGenericAPIView):
 class JobDetailAPI(MerchantGenericAPIView):
     serializer_class = JobSerializer
 
+    @extend_schema(operation_id="jobs_retrieve")
     def get(self, request, job_id: int):
         return Response(JobSerializer(selectors.job_get(request.merchant, job_id)).data)
 
