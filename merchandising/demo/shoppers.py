@@ -122,9 +122,10 @@ LATENT_GROUPS: tuple[LatentGroup, ...] = (
 
 # A visitor's affinity is Dirichlet around the group's profile: this concentration keeps
 # individuals recognisable members of their group while differing from each other.
-_AFFINITY_CONCENTRATION = 12.0
+_AFFINITY_CONCENTRATION = 40.0
 _AFFINITY_FLOOR = 0.02  # every category gets some background taste
 _EXPLORE = 0.1  # share of sessions that start in a random category
+_STAY = 0.4  # chance that the next view stays in the same category (else: re-drawn by taste)
 
 
 @dataclass(frozen=True)
@@ -372,17 +373,15 @@ class ShopperSimulator:
         lift = self.uplift_for(variant, uplift)
         session_id = f"s_{rng.getrandbits(48):012x}"
         extra = {"session_id": session_id}
-        if rng.random() < _EXPLORE:
-            top = rng.choice(self.categories)
-        else:
-            top = _pick(
-                rng, {c: w for c, w in visitor.category_affinity.items() if c in self._by_top}
-            )
+        tastes = {c: w for c, w in visitor.category_affinity.items() if c in self._by_top}
+        top = rng.choice(self.categories) if rng.random() < _EXPLORE else _pick(rng, tastes)
         n_views = 1 + min(11, int(rng.expovariate(1 / 3.0)))
         events: list[dict] = []
         cart: list[str] = []
         now = ts
-        for _ in range(n_views):
+        for view in range(n_views):
+            if view and rng.random() > _STAY:
+                top = _pick(rng, tastes)  # wander to another category the visitor likes
             sku = self._browse_choice(rng, visitor, top)
             events.append(self._event(rng, "view", visitor, sku, now, **extra))
             now += timedelta(seconds=rng.randint(15, 150))
