@@ -88,8 +88,11 @@ def ranking_metrics(scores: np.ndarray, positives: Sequence[int], k: int) -> dic
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
     if not rows:
-        return {m: float("nan") for m in METRICS} | {"users": 0}
-    out = {m: round(float(np.nanmean([r[m] for r in rows])), 4) for m in METRICS}
+        return {m: None for m in METRICS} | {"users": 0}
+    out = {}
+    for m in METRICS:
+        values = [r[m] for r in rows if r[m] == r[m]]  # NaN (no negatives) left out
+        out[m] = round(float(np.mean(values)), 4) if values else None
     out["users"] = len(rows)
     return out
 
@@ -283,6 +286,10 @@ def _cold_users(artifact, dataset, train_items, popularity, positives, k) -> dic
     return {"merchlab": _mean(merch), "popularity": _mean(pop)}
 
 
+def _f(value) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def format_table(result: dict) -> str:
     """A Markdown table of one evaluation result."""
     k = result["k"]
@@ -295,14 +302,14 @@ def format_table(result: dict) -> str:
     ]
     for name, m in result["models"].items():
         lines.append(
-            f"| {name} | {m['users']} | {m['precision']:.4f} | {m['recall']:.4f} | "
-            f"{m['ndcg']:.4f} | {m['auc']:.4f} | {m['training_seconds']} |"
+            f"| {name} | {m['users']} | {_f(m['precision'])} | {_f(m['recall'])} | "
+            f"{_f(m['ndcg'])} | {_f(m['auc'])} | {m['training_seconds']} |"
         )
     for section in ("cold_items", "cold_users"):
         for name, m in (result.get(section) or {}).items():
             if isinstance(m, dict):
                 lines.append(
-                    f"| {section}: {name} | {m['users']} | {m['precision']:.4f} | "
-                    f"{m['recall']:.4f} | {m['ndcg']:.4f} | {m['auc']:.4f} | |"
+                    f"| {section}: {name} | {m['users']} | {_f(m['precision'])} | "
+                    f"{_f(m['recall'])} | {_f(m['ndcg'])} | {_f(m['auc'])} | |"
                 )
     return "\n".join(lines)
