@@ -1,0 +1,1 @@
+"""Shopper segments: visitor profiles, found (k-means) and rule-based segments, erasure."""
