@@ -38,8 +38,8 @@ def test_sign_in_import_search_and_edit(page, live_server, shop, tmp_path):
     page.wait_for_function("document.querySelectorAll('#product-results tbody tr').length === 1")
     page.get_by_role("link", name="KET-001").click()
 
-    page.get_by_label("Title").fill("Copper kettle, 1.5 l")
-    page.get_by_label("Price").fill("79.00")
+    page.get_by_label("Title", exact=True).fill("Copper kettle, 1.5 l")
+    page.get_by_label("Price", exact=True).fill("79.00")
     page.get_by_role("button", name="Save").click()
     page.wait_for_selector("text=Saved KET-001")
     product = Product.objects.get(merchant=shop.merchant, sku="KET-001")
