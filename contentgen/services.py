@@ -1,0 +1,316 @@
+"""Every write of contentgen: brand voice, generation requests and the drafts a job writes.
+
+Generation writes CopyDraft rows only; live copy changes only through review
+(catalog.services.live_copy_publish).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from contentgen import specs
+from contentgen.models import BrandVoice, CopyDraft
+from contentgen.prompts import PROMPT_VERSION
+from merchandising.catalog.models import Product
+from merchandising.jobs.models import Job
+from merchandising.jobs.runner import JobError, Report
+from merchandising.jobs.services import job_submit
+
+log = logging.getLogger(__name__)
+
+GENERATION_JOB_KIND = "copy_generation"
+MAX_PRODUCTS_PER_JOB = 50_000
+
+
+# --------------------------------------------------------------------------- brand voice
+
+
+def _clean_terms(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.replace("\r", "").replace("\n", ",").split(",")
+    out: list[str] = []
+    for item in value:
+        item = str(item).strip()
+        if item and item.lower() not in {o.lower() for o in out}:
+            out.append(item[:100])
+    return out[:100]
+
+
+@transaction.atomic
+def brand_voice_update(*, merchant, data: dict, user=None) -> BrandVoice:
+    """Create or change the merchant's brand voice. List fields accept lists or comma/line-separated text."""
+    voice, _ = BrandVoice.objects.select_for_update().get_or_create(merchant=merchant)
+    for key in ("tone", "audience", "language"):
+        if key in data and data[key] is not None:
+            setattr(voice, key, str(data[key]).strip())
+    for key in ("avoid_words", "avoid_claims", "prefer_phrases"):
+        if key in data:
+            setattr(voice, key, _clean_terms(data[key]))
+    if "examples" in data:
+        examples = []
+        for item in data["examples"] or []:
+            if isinstance(item, str):
+                item = {"kind": "", "text": item}
+            text = item.get("text")
+            if text:
+                kind = specs.normalize_kind(item["kind"]) if item.get("kind") else ""
+                examples.append(
+                    {"kind": kind, "text": text, "source": item.get("source", "manual")}
+                )
+        voice.examples = examples
+    voice.language = voice.language or "en"
+    voice.tone = voice.tone or BrandVoice.Tone.FRIENDLY
+    voice.updated_by = user if getattr(user, "pk", None) else None
+    voice.full_clean()
+    voice.save()
+    return voice
+
+
+@transaction.atomic
+def brand_voice_add_example(*, merchant, kind: str, text, source: str = "approved") -> BrandVoice:
+    """Add approved copy as a brand-voice example (review calls this); keeps the newest few per kind."""
+    kind = specs.normalize_kind(kind)
+    voice, _ = BrandVoice.objects.select_for_update().get_or_create(merchant=merchant)
+    examples = [e for e in voice.examples or [] if e.get("text") != text]
+    examples.append({"kind": kind, "text": text, "source": source})
+    same = [e for e in examples if e.get("kind") == kind]
+    if len(same) > BrandVoice.MAX_EXAMPLES_PER_KIND:
+        drop = same[: len(same) - BrandVoice.MAX_EXAMPLES_PER_KIND]
+        examples = [e for e in examples if not any(e is d for d in drop)]
+    voice.examples = examples
+    voice.full_clean()
+    voice.save()
+    return voice
+
+
+# --------------------------------------------------------------------------- generation requests
+
+
+def _select_products(merchant, *, skus, category, all_products) -> list[int]:
+    chosen = [bool(skus), bool(category), bool(all_products)]
+    if sum(chosen) != 1:
+        raise ValidationError(
+            "Choose exactly one of: product SKUs, a category, or the whole catalog."
+        )
+    qs = Product.objects.filter(merchant=merchant, status=Product.Status.ACTIVE)
+    if skus:
+        skus = list(dict.fromkeys(str(s).strip() for s in skus if str(s).strip()))
+        found = dict(
+            Product.objects.filter(merchant=merchant, sku__in=skus).values_list("sku", "pk")
+        )
+        missing = [s for s in skus if s not in found]
+        if missing:
+            shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+            raise ValidationError(f"Unknown SKUs: {shown}")
+        return [found[s] for s in skus]
+    if category:
+        qs = qs.filter(category=category) | qs.filter(category__startswith=category + " > ")
+    ids = list(qs.order_by("sku").values_list("pk", flat=True)[: MAX_PRODUCTS_PER_JOB + 1])
+    if not ids:
+        raise ValidationError("No active products match this selection.")
+    if len(ids) > MAX_PRODUCTS_PER_JOB:
+        raise ValidationError(f"At most {MAX_PRODUCTS_PER_JOB} products per generation job.")
+    return ids
+
+
+def generation_request(
+    *,
+    merchant,
+    kinds,
+    skus: list[str] | None = None,
+    category: str = "",
+    all_products: bool = False,
+    variants: int | None = None,
+    segment: str = "",
+    user=None,
+) -> Job:
+    """Queue a generation Job on the ``gpu`` queue for the selected products and kinds.
+
+    The selection is resolved now (product ids in the job's params), so the job writes
+    drafts for exactly what the merchant saw when pressing Generate.
+    """
+    from contentgen.tasks import generate_copy_job
+
+    try:
+        kind_list = specs.parse_kinds(kinds)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
+    if variants is not None and not 1 <= int(variants) <= 5:
+        raise ValidationError("Variants must be between 1 and 5.")
+    product_ids = _select_products(
+        merchant, skus=skus, category=category, all_products=all_products
+    )
+    selection = (
+        {"skus": list(skus)[:50]} if skus else {"category": category} if category else {"all": True}
+    )
+    with transaction.atomic():
+        return job_submit(
+            merchant=merchant,
+            kind=GENERATION_JOB_KIND,
+            task=generate_copy_job,
+            params={
+                "product_ids": product_ids,
+                "kinds": kind_list,
+                "variants": variants,
+                "segment": segment or "",
+                "selection": selection,
+                "seed": 0,
+            },
+            user=user,
+            queue="gpu",
+        )
+
+
+# --------------------------------------------------------------------------- running a job
+
+
+def _active_adapter(merchant) -> str | None:
+    """The merchant's active LoRA adapter folder, from fine-tuning's registry when it provides one."""
+    try:
+        from contentgen.finetuning.selectors import active_adapter_dir  # owned by fine-tuning
+    except ImportError:
+        return None
+    return active_adapter_dir(merchant)
+
+
+def drafts_save(
+    *,
+    merchant,
+    product: Product,
+    result,
+    job: Job | None,
+    model_id: str,
+    adapter_id: str = "",
+    segment: str = "",
+) -> list[CopyDraft]:
+    """Write a generation result's variants as pending drafts (idempotent per job).
+
+    Older pending drafts of the same product, kind and segment from other jobs become
+    ``superseded`` so the review queue shows the newest generation only.
+    """
+    spec = specs.get_spec(result.kind)
+    saved: list[CopyDraft] = []
+    with transaction.atomic():
+        for variant in result.variants:
+            draft, _ = CopyDraft.objects.update_or_create(
+                job=job,
+                product=product,
+                kind=spec.name,
+                variant=variant.index,
+                segment=segment,
+                defaults={
+                    "merchant": merchant,
+                    "sku": product.sku,
+                    "field": spec.field,
+                    "text": variant.text,
+                    "flags": variant.flags,
+                    "passed": variant.passed,
+                    "coverage": variant.coverage,
+                    "seed": variant.seed,
+                    "attempts": variant.attempts,
+                    "model_id": model_id[:300],
+                    "adapter_id": adapter_id[:300],
+                    "prompt_version": PROMPT_VERSION,
+                    "warnings": result.warnings,
+                    "status": CopyDraft.Status.PENDING,
+                    "product_updated_at": product.updated_at,
+                },
+            )
+            saved.append(draft)
+        stale = CopyDraft.objects.filter(
+            merchant=merchant,
+            product=product,
+            kind=spec.name,
+            segment=segment,
+            status=CopyDraft.Status.PENDING,
+        )
+        if job is not None:
+            stale = stale.exclude(job=job)
+        stale.update(status=CopyDraft.Status.SUPERSEDED, updated_at=timezone.now())
+    return saved
+
+
+def generation_run(*, job: Job, report: Report) -> dict:
+    """The work of a generation job: load the model once, generate per chunk, save drafts, report.
+
+    Products whose drafts this job already wrote (a redelivered task) are skipped.
+    Cancelling stops at the next chunk; drafts written so far stay.
+    """
+    from contentgen import backends
+    from contentgen.generation import CopyRequest, GenerationStats, iter_generate
+    from contentgen.selectors import brand_voice_for
+
+    merchant = job.merchant
+    params = job.params
+    kinds: list[str] = params["kinds"]
+    segment = params.get("segment") or ""
+    variants = params.get("variants")
+    products = {
+        p.pk: p for p in Product.objects.filter(merchant=merchant, pk__in=params["product_ids"])
+    }
+    ordered = [products[pk] for pk in params["product_ids"] if pk in products]
+    done_keys = set(CopyDraft.objects.filter(job=job).values_list("product_id", "kind").distinct())
+    todo = [(p, k) for p in ordered for k in kinds if (p.pk, k) not in done_keys]
+    total = len(ordered) * len(kinds)
+    report(0, f"Loading the model for {len(ordered)} products")
+    adapter = _active_adapter(merchant)
+    try:
+        backend = backends.load_backend(
+            getattr(settings, "CONTENTGEN_BASE_MODEL", "") or None, adapter=adapter
+        )
+    except backends.ModelLoadError as exc:
+        raise JobError(str(exc)) from exc
+    voice = brand_voice_for(merchant).as_prompt_voice()
+    by_key = {p.sku: p for p in ordered}
+    requests = [CopyRequest(p.sku, p.facts(), k) for p, k in todo]
+    stats = GenerationStats()
+    finished = total - len(todo)
+    drafts = passed = 0
+    batch_size = int(getattr(settings, "CONTENTGEN_BATCH_SIZE", 16))
+    report(int(100 * finished / max(total, 1)), f"Generating {len(todo)} of {total} product fields")
+    for result in iter_generate(
+        backend,
+        requests,
+        voice=voice,
+        segment=segment or None,
+        variants=variants,
+        seed=int(params.get("seed", 0)),
+        batch_size=batch_size,
+        stats=stats,
+        max_new_tokens=getattr(settings, "CONTENTGEN_MAX_NEW_TOKENS", None),
+    ):
+        saved = drafts_save(
+            merchant=merchant,
+            product=by_key[result.key],
+            result=result,
+            job=job,
+            model_id=backend.label,
+            adapter_id=backend.adapter or "",
+            segment=segment,
+        )
+        drafts += len(saved)
+        passed += sum(1 for d in saved if d.passed)
+        finished += 1
+        report(
+            min(99, int(100 * finished / max(total, 1))),
+            f"{finished} of {total} product fields done, {drafts} drafts",
+        )
+    rate = f"{passed / drafts:.0%}" if drafts else "n/a"
+    return {
+        "products": len(ordered),
+        "kinds": kinds,
+        "drafts": drafts,
+        "passed": passed,
+        "guard_pass_rate": round(passed / drafts, 3) if drafts else None,
+        "tokens": stats.new_tokens,
+        "tokens_per_second": round(stats.tokens_per_second, 1),
+        "model": backend.model_id,
+        "summary": f"{drafts} drafts for {len(ordered)} products ({rate} passed the guards).",
+    }
