@@ -755,7 +755,7 @@ def recommend(
     purchased: Iterable[int] = (),
     exclude: Iterable[int] = (),
     normalized: np.ndarray | None = None,
-    fallback_scores: np.ndarray | None = None,
+    fallback_scores: np.ndarray | Callable[[], np.ndarray] | None = None,
     fallback_reason: Reason = REASON_POPULAR,
 ) -> list[Ranked]:
     """Rank items for a placement.
@@ -766,7 +766,8 @@ def recommend(
     items (dropped when the filters say so), ``exclude`` anything else to leave out.
     ``normalized`` are unit item embeddings for MMR similarity (category equality when
     None). Slots the primary strategy cannot fill (too few candidates) are backfilled
-    from ``fallback_scores`` under the same filters and diversity. Pins come last.
+    from ``fallback_scores`` under the same filters and diversity (a callable is only called when
+    the fallback is needed, so it can be costly to compute). Pins come last.
     """
     n = len(table)
     limit = max(0, int(limit))
@@ -832,7 +833,8 @@ def recommend(
     if scores is not None:
         run(scores, reason, need)
     if len(out.indices) < need and fallback_scores is not None:
-        run(fallback_scores, fallback_reason, need - len(out.indices))
+        fb = fallback_scores() if callable(fallback_scores) else fallback_scores
+        run(fb, fallback_reason, need - len(out.indices))
 
     ranked = [
         Ranked(index=i, sku=table.skus[i], score=sc, reason=r)

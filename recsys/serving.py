@@ -34,9 +34,12 @@ Public interface:
 
 * ``PlacementSpec.from_placement(placement)``
 * ``recommend(*, merchant, spec, visitor_id=None, sku=None, limit=None, user_record=None) -> Served``
+* catalog snapshots also hold each product's live description (shortened), rebuilt when
+  LiveCopy changes, so a request needs no copy query;
 * ``Served``: ``placement``, ``model_version`` (the ModelVersion.version number, or None when the
   fallback answered), ``strategy`` (what answered),
-  ``items``: list of ``ServedItem(sku, title, price, currency, image_url, score, reason, product_id)``
+  ``items``: list of ``ServedItem(sku, title, price, currency, image_url, description, score,
+  reason, product_id)``
 * ``reset()``: forget every cached snapshot (tests, management commands).
 """
 
@@ -59,6 +62,7 @@ logger = logging.getLogger(__name__)
 SESSION_TYPES = ("view", "click", "add_to_cart")
 SESSION_ITEMS = 20  # most recent distinct products that make up "this session"
 HISTORY_EVENTS = 200  # recent events read per request (session + purchases)
+DESCRIPTION_CHARS = 240
 # Popularity: what a shopper did with a product counts more the closer it is to buying.
 POPULARITY_WEIGHTS = {"view": 1.0, "click": 2.0, "add_to_cart": 4.0, "purchase": 8.0}
 
@@ -106,6 +110,7 @@ class ServedItem:
     price: Decimal
     currency: str
     image_url: str
+    description: str
     score: float
     reason: str
     product_id: int
@@ -132,6 +137,7 @@ class CatalogSnapshot:
     prices: list[Decimal]
     currencies: list[str]
     image_urls: list[str]
+    descriptions: list[str]
     records: list[dict]  # metadata per product, to embed products the model has not seen
 
 
@@ -223,7 +229,7 @@ def _catalog_signature(merchant_id: int) -> tuple:
 
 
 def _load_catalog(merchant_id: int, signature: tuple) -> CatalogSnapshot:
-    from merchandising.catalog.models import Product
+    from merchandising.catalog.models import LiveCopy, Product
 
     rows = list(
         Product.objects.filter(merchant_id=merchant_id, status=Product.Status.ACTIVE)
@@ -264,8 +270,20 @@ def _load_catalog(merchant_id: int, signature: tuple) -> CatalogSnapshot:
         }
         for r in rows
     ]
+    # The live description, shortened for a widget tile (the product page shows the full copy).
+    descriptions: dict[int, str] = {}
+    for pid, value in LiveCopy.objects.filter(
+        merchant_id=merchant_id, field="description"
+    ).values_list("product_id", "value"):
+        if isinstance(value, str):
+            descriptions[pid] = (
+                value
+                if len(value) <= DESCRIPTION_CHARS
+                else value[: DESCRIPTION_CHARS - 1].rstrip() + "…"
+            )
     return CatalogSnapshot(
         signature=signature,
+        descriptions=[descriptions.get(r[0], "") for r in rows],
         table=table,
         product_ids=np.array([r[0] for r in rows], dtype=np.int64),
         titles=[r[2] for r in rows],
@@ -473,11 +491,17 @@ def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
         from merchandising.tracking.models import Event
     except ImportError:
         return VisitorHistory([], set())
-    events = list(
-        Event.objects.filter(merchant_id=merchant_id, visitor_id=visitor_id)
-        .order_by("-ts")
-        .values_list("type", "sku", "country", "device")[:HISTORY_EVENTS]
-    )
+    from django.db import connection
+
+    # Raw SQL on the hot path (the ORM's query compilation costs more than the indexed read;
+    # index event_visitor_ts covers merchant, visitor_id, -ts).
+    with connection.cursor() as cursor:
+        sql = (
+            f"SELECT type, sku, country, device FROM {Event._meta.db_table} "  # noqa: S608 (table name from the model)
+            "WHERE merchant_id = %s AND visitor_id = %s ORDER BY ts DESC LIMIT %s"
+        )
+        cursor.execute(sql, [merchant_id, visitor_id, HISTORY_EVENTS])
+        events = cursor.fetchall()
     session: list[str] = []
     seen: set[str] = set()
     purchased: set[str] = set()
@@ -516,19 +540,25 @@ def linked_visitor(merchant_id: int, visitor_id: str) -> str | None:
 
 
 def _fallback(spec: PlacementSpec, catalog: CatalogSnapshot, st: MerchantState, anchor: int | None):
+    """(scores function, reason) of the placement's fallback; scores are computed on demand."""
     table = catalog.table
     kind = spec.fallback_strategy
     if kind == "newest":
-        return ranking.newest_scores(table), ranking.REASON_NEWEST
+        return (lambda: ranking.newest_scores(table)), ranking.REASON_NEWEST
     if kind == "fixed":
-        return ranking.fixed_scores(table, spec.fixed_skus), ranking.REASON_FIXED
-    pop = ranking.popularity_scores(_ensure_popularity(st, catalog))
+        return (lambda: ranking.fixed_scores(table, spec.fixed_skus)), ranking.REASON_FIXED
     if anchor is not None and spec.strategy == "similar":
-        # Without a model, "similar" means: popular in the same category first.
-        same = table.category_codes == table.category_codes[anchor]
-        pop = pop + same * (float(pop.max(initial=0.0)) + 1.0)
-        return pop, "popular in this category"
-    return pop, ranking.REASON_POPULAR
+
+        def same_category_first():
+            # Without a model, "similar" means: popular in the same category first.
+            pop = ranking.popularity_scores(_ensure_popularity(st, catalog))
+            same = table.category_codes == table.category_codes[anchor]
+            return pop + same * (float(pop.max(initial=0.0)) + 1.0)
+
+        return same_category_first, "popular in this category"
+    return (
+        lambda: ranking.popularity_scores(_ensure_popularity(st, catalog))
+    ), ranking.REASON_POPULAR
 
 
 def recommend(
@@ -626,6 +656,7 @@ def recommend(
             price=catalog.prices[r.index],
             currency=catalog.currencies[r.index],
             image_url=catalog.image_urls[r.index],
+            description=catalog.descriptions[r.index],
             score=round(float(r.score), 6) if np.isfinite(r.score) else 0.0,
             reason=r.reason,
             product_id=int(catalog.product_ids[r.index]),

@@ -15,23 +15,22 @@ settings (`_experiment_spec`), and the answer names the `variant`.
 
 from __future__ import annotations
 
+import time
 import uuid
 from types import SimpleNamespace
 
 from django.apps import apps
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from merchandising.accounts.api_base import StorefrontAPIView
-from merchandising.catalog.selectors import live_copy_values
 from recsys import serving
 
 from . import selectors, services
 from .api import visitor_id_param
 from .models import MAX_LIMIT
-
-DESCRIPTION_CHARS = 240
 
 
 class RecommendationItemSerializer(serializers.Serializer):
@@ -67,6 +66,28 @@ def _int_param(request, name: str, lo: int, hi: int) -> int | None:
     return value
 
 
+_running_cache: dict[int, tuple[float, bool]] = {}
+
+
+def _experiment_running(merchant, placement) -> bool:
+    """Whether a placement experiment runs on this placement; remembered for a few seconds so
+    that requests to placements without experiments cost no query."""
+    from merchandising.experiments.models import Experiment
+
+    ttl = float(getattr(settings, "MERCHLAB_SERVING_CHECK_SECONDS", 5.0))
+    now = time.monotonic()
+    hit = _running_cache.get(placement.pk)
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    running = Experiment.objects.filter(
+        merchant=merchant, placement=placement, status=Experiment.Status.RUNNING
+    ).exists()
+    if len(_running_cache) > 10_000:
+        _running_cache.clear()
+    _running_cache[placement.pk] = (now, running)
+    return running
+
+
 def _experiment_spec(merchant, placement, visitor_id: str, spec: serving.PlacementSpec):
     """(spec, variant name): a running placement experiment decides this visitor's settings.
 
@@ -74,7 +95,9 @@ def _experiment_spec(merchant, placement, visitor_id: str, spec: serving.Placeme
     visitor's first exposure) when the experiments app is installed; the variant's payload holds
     the placement settings it overrides, e.g. {"strategy": "popularity"}.
     """
-    if not apps.is_installed("merchandising.experiments"):
+    if not apps.is_installed("merchandising.experiments") or not _experiment_running(
+        merchant, placement
+    ):
         return spec, None
     from merchandising.experiments.services import exposure_record_and_variant
 
@@ -134,26 +157,19 @@ class RecommendationsAPI(StorefrontAPIView):
         served = serving.recommend(
             merchant=request.merchant, spec=spec, visitor_id=visitor_id, sku=sku, limit=limit
         )
-        copy = live_copy_values(request.merchant, [i.product_id for i in served.items])
-        items = []
-        for item in served.items:
-            description = copy.get(item.product_id, {}).get("description") or ""
-            if not isinstance(description, str):
-                description = ""
-            if len(description) > DESCRIPTION_CHARS:
-                description = description[: DESCRIPTION_CHARS - 1].rstrip() + "…"
-            items.append(
-                {
-                    "sku": item.sku,
-                    "title": item.title,
-                    "price": item.price,
-                    "currency": item.currency,
-                    "image_url": item.image_url,
-                    "description": description,
-                    "score": item.score,
-                    "reason": item.reason,
-                }
-            )
+        items = [
+            {
+                "sku": item.sku,
+                "title": item.title,
+                "price": item.price,
+                "currency": item.currency,
+                "image_url": item.image_url,
+                "description": item.description,
+                "score": item.score,
+                "reason": item.reason,
+            }
+            for item in served.items
+        ]
         data = {
             "placement": served.placement,
             "model_version": served.model_version,
