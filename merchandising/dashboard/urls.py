@@ -2,7 +2,9 @@
 
 from django.urls import include, path
 
-from . import views, views_experiments
+from . import views, views_content, views_experiments, views_segments
+from . import views_recommendations as recommendations
+from .views_review import review_urls
 
 app_name = "dashboard"
 
@@ -30,26 +32,30 @@ catalog_urls = [
 
 # Sections filled by later work. Replace a placeholder line with the area's own views.
 content_urls = [
-    path(
-        "content/",
-        views.ComingSoonView.as_view(
-            nav="content",
-            section="Content",
-            blurb="Generate product copy with the brand voice and review drafts.",
-        ),
-        name="content",
-    ),
+    path("content/", views_content.ContentHomeView.as_view(), name="content"),
+    path("content/generations/<int:job_id>/", views_content.GenerationJobView.as_view(), name="content-job"),
+    path("content/drafts/", views_content.DraftListView.as_view(), name="content-drafts"),
+    path("content/voice/", views_content.BrandVoiceView.as_view(), name="content-voice"),
 ]
 recommendation_urls = [
+    path("recommendations/", recommendations.RecommendationsView.as_view(), name="recommendations"),
     path(
-        "recommendations/",
-        views.ComingSoonView.as_view(
-            nav="recommendations",
-            section="Recommendations",
-            blurb="Placements, model versions and their reports.",
-        ),
-        name="recommendations",
+        "recommendations/placements/new/",
+        recommendations.PlacementEditView.as_view(),
+        name="placement-new",
     ),
+    path(
+        "recommendations/placements/<int:placement_id>/",
+        recommendations.PlacementEditView.as_view(),
+        name="placement",
+    ),
+    path(
+        "recommendations/preview/",
+        recommendations.PlacementPreviewView.as_view(),
+        name="placement-preview",
+    ),
+    path("recommendations/models/", recommendations.ModelVersionsView.as_view(), name="model-versions"),
+    path("recommendations/report/", recommendations.PlacementReportView.as_view(), name="placement-report"),
 ]
 experiment_urls = [
     path("experiments/", views_experiments.ExperimentListView.as_view(), name="experiments"),
@@ -67,12 +73,28 @@ experiment_urls = [
     ),
 ]
 segment_urls = [
+    path("segments/", views_segments.SegmentListView.as_view(), name="segments"),
+    path("segments/discover/", views_segments.SegmentDiscoverView.as_view(), name="segments-discover"),
+    path("segments/rules/", views_segments.RuleSegmentCreateView.as_view(), name="segments-rule"),
+    path("segments/merge/", views_segments.SegmentMergeView.as_view(), name="segments-merge"),
+    path("segments/privacy/", views_segments.PrivacyView.as_view(), name="segments-privacy"),
+    path("segments/<int:segment_id>/", views_segments.SegmentDetailView.as_view(), name="segment"),
     path(
-        "segments/",
-        views.ComingSoonView.as_view(
-            nav="segments", section="Segments", blurb="Shopper segments mined from behaviour."
-        ),
-        name="segments",
+        "segments/<int:segment_id>/rename/",
+        views_segments.SegmentRenameView.as_view(),
+        name="segment-rename",
+    ),
+    path(
+        "segments/<int:segment_id>/archive/",
+        views_segments.SegmentArchiveView.as_view(),
+        name="segment-archive",
+    ),
+    path("visitors/", views_segments.VisitorView.as_view(), name="visitor-search"),
+    path("visitors/<str:visitor_id>/", views_segments.VisitorView.as_view(), name="visitor"),
+    path(
+        "visitors/<str:visitor_id>/erase/",
+        views_segments.VisitorEraseView.as_view(),
+        name="visitor-erase",
     ),
 ]
 
@@ -80,6 +102,6 @@ urlpatterns = [
     path("", views.MerchantPickerView.as_view(), name="pick"),
     path(
         "m/<slug:merchant_slug>/",
-        include(catalog_urls + content_urls + recommendation_urls + experiment_urls + segment_urls),
+        include(catalog_urls + content_urls + review_urls + recommendation_urls + experiment_urls + segment_urls),
     ),
 ]

@@ -46,3 +46,90 @@ def placement_get_cached(merchant, key: str, *, refresh: bool = False) -> Placem
 def placement_cache_forget(merchant_id: int | None = None) -> None:
     for k in [k for k in _placement_cache if merchant_id is None or k[0] == merchant_id]:
         _placement_cache.pop(k, None)
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+def _attributed_events(merchant, *, days: int):
+    """Events that carry a recommendation request id, with the placement they came from (taken
+    from the event, or from another event of the same request when the shop left it out)."""
+    from datetime import timedelta
+
+    from django.db.models import OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce, NullIf
+    from django.utils import timezone
+
+    from merchandising.tracking.models import Event
+
+    since = timezone.now() - timedelta(days=days)
+    placed = Subquery(
+        Event.objects.filter(merchant=merchant, request_id=OuterRef("request_id"))
+        .exclude(placement="")
+        .values("placement")[:1]
+    )
+    return (
+        Event.objects.filter(merchant=merchant, ts__gte=since)
+        .exclude(request_id="")
+        .annotate(slot=Coalesce(NullIf("placement", Value("")), placed))
+    )
+
+
+def placement_report(merchant, *, days: int = 7) -> list[dict]:
+    """Per placement: impressions, clicks, CTR, add-to-cart, purchases and revenue attributed by
+    request id over the last `days` days. Every placement is listed, with zeros when idle."""
+    from django.db.models import Count, Sum
+
+    rows: dict[str, dict] = {}
+    for p in placements_list(merchant):
+        rows[p.key] = {"key": p.key, "name": p.name, "placement_id": p.pk}
+    qs = _attributed_events(merchant, days=days).values("slot", "type").annotate(n=Count("id"), revenue=Sum("value"))
+    for r in qs:
+        key = r["slot"] or "(unknown)"
+        row = rows.setdefault(key, {"key": key, "name": "", "placement_id": None})
+        row[r["type"]] = r["n"]
+        if r["type"] == "purchase":
+            row["revenue"] = r["revenue"] or 0
+    out = []
+    for row in rows.values():
+        impressions = row.get("impression", 0)
+        clicks = row.get("click", 0)
+        out.append(
+            {
+                **row,
+                "impressions": impressions,
+                "clicks": clicks,
+                "ctr": (clicks / impressions) if impressions else None,
+                "add_to_cart": row.get("add_to_cart", 0),
+                "purchases": row.get("purchase", 0),
+                "revenue": row.get("revenue", 0),
+            }
+        )
+    return sorted(out, key=lambda r: (-r["impressions"], r["key"]))
+
+
+def placement_top_items(merchant, *, days: int = 7, per_placement: int = 10) -> dict[str, list[dict]]:
+    """Per placement, its most clicked products (then most shown) with impressions, clicks, CTR
+    and purchases attributed by request id."""
+    from django.db.models import Count
+
+    per: dict[str, dict[str, dict]] = {}
+    qs = (
+        _attributed_events(merchant, days=days)
+        .exclude(sku="")
+        .values("slot", "sku", "type")
+        .annotate(n=Count("id"))
+    )
+    for r in qs:
+        item = per.setdefault(r["slot"] or "(unknown)", {}).setdefault(
+            r["sku"], {"sku": r["sku"], "impression": 0, "click": 0, "add_to_cart": 0, "purchase": 0}
+        )
+        if r["type"] in item:
+            item[r["type"]] += r["n"]
+    out: dict[str, list[dict]] = {}
+    for slot, items in per.items():
+        ranked = sorted(items.values(), key=lambda i: (-i["click"], -i["purchase"], -i["impression"], i["sku"]))
+        for i in ranked:
+            i["ctr"] = i["click"] / i["impression"] if i["impression"] else None
+        out[slot] = ranked[:per_placement]
+    return out

@@ -1,0 +1,170 @@
+"""Dashboard pages of Recommendations: placements with live preview, model versions, report."""
+
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from merchandising.catalog.models import Product
+from merchandising.storefront.models import Placement
+from merchandising.tracking.models import Event
+from recsys.models import ModelVersion
+
+
+@pytest.fixture
+def products(shop):
+    out = []
+    for i, cat in enumerate(["Kitchen > Pans", "Kitchen > Pans", "Garden > Tools"]):
+        out.append(
+            Product.objects.create(
+                merchant=shop.merchant,
+                sku=f"D-{i}",
+                title=f"Thing {i}",
+                category=cat,
+                price=Decimal("9.50"),
+                stock=2,
+            )
+        )
+    return out
+
+
+def url(shop, name="", *parts):
+    base = f"/m/{shop.merchant.slug}/recommendations/"
+    return base + name + "".join(f"{p}/" for p in parts)
+
+
+def form_data(**over):
+    data = {
+        "key": "summer",
+        "name": "Summer picks",
+        "strategy": "newest",
+        "fallback_strategy": "popularity",
+        "limit": "2",
+        "fixed_skus": "",
+        "filters": '{"in_stock": true}',
+        "rules": "[]",
+        "diversity": "{}",
+        "enabled": "on",
+    }
+    data.update(over)
+    return data
+
+
+def test_placements_list_shows_defaults(client, shop):
+    client.force_login(shop.reviewer)
+    r = client.get(url(shop))
+    assert r.status_code == 200
+    for key in ("home", "product_similar", "cart_complete"):
+        assert key in r.content.decode()
+    assert "No model yet" in r.content.decode()
+
+
+def test_editor_creates_and_edits_a_placement(client, shop, products):
+    client.force_login(shop.editor)
+    r = client.post(url(shop, "placements/new/"), form_data())
+    assert r.status_code == 302
+    placement = Placement.objects.get(merchant=shop.merchant, key="summer")
+    assert placement.strategy == "newest" and placement.limit == 2
+    r = client.post(
+        url(shop, "placements/", placement.pk),
+        form_data(key="renamed", limit="5", rules='[{"action": "pin", "sku": "D-0"}]'),
+    )
+    assert r.status_code == 302
+    placement.refresh_from_db()
+    assert placement.key == "summer"  # the key the widget uses cannot change
+    assert placement.limit == 5 and placement.rules == [{"action": "pin", "sku": "D-0"}]
+
+
+def test_bad_settings_are_explained_on_the_form(client, shop):
+    client.force_login(shop.editor)
+    r = client.post(url(shop, "placements/new/"), form_data(rules="[{not json"))
+    assert r.status_code == 400 and "Not valid JSON" in r.content.decode()
+    r = client.post(url(shop, "placements/new/"), form_data(diversity='{"mmr_lambda": 3}'))
+    assert r.status_code == 400 and "mmr_lambda" in r.content.decode()
+    assert not Placement.objects.filter(merchant=shop.merchant, key="summer").exists()
+
+
+def test_reviewers_cannot_change_placements(client, shop):
+    client.force_login(shop.reviewer)
+    r = client.post(url(shop, "placements/new/"), form_data())
+    assert r.status_code == 403
+
+
+def test_other_merchants_placement_is_not_found(client, shop, other_shop):
+    theirs = Placement.objects.get(merchant=other_shop.merchant, key="home")
+    client.force_login(shop.owner)
+    assert client.get(url(shop, "placements/", theirs.pk)).status_code == 404
+
+
+def test_live_preview_uses_unsaved_settings(client, shop, products):
+    client.force_login(shop.reviewer)
+    r = client.get(
+        url(shop, "preview/"),
+        form_data(strategy="fixed", fixed_skus="D-2, D-0", preview_visitor="v9"),
+    )
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert html.index("D-2") < html.index("D-0")
+    assert "picked by the shop" in html
+    r = client.get(url(shop, "preview/"), form_data(rules='[{"action": "boost"}]'))
+    assert "rules" in r.content.decode() and 'role="alert"' in r.content.decode()
+
+
+def test_report_attributes_by_request_id_and_lists_top_items(client, shop, other_shop, products):
+    now = timezone.now()
+
+    def ev(merchant, n, type_, sku, request_id="r1", placement="home"):
+        Event.objects.create(
+            merchant=merchant,
+            event_id=f"{merchant.pk}-{n}",
+            type=type_,
+            visitor_id="v",
+            sku=sku,
+            ts=now,
+            request_id=request_id,
+            placement=placement,
+            value=Decimal("9.50") if type_ == "purchase" else None,
+        )
+
+    for n, sku in enumerate(["D-0", "D-1", "D-2"]):
+        ev(shop.merchant, n, "impression", sku)
+    ev(shop.merchant, 10, "click", "D-1")
+    ev(
+        shop.merchant, 11, "add_to_cart", "D-1", placement=""
+    )  # placement found through the request id
+    ev(shop.merchant, 12, "purchase", "D-1", placement="")
+    ev(shop.merchant, 13, "view", "D-2", request_id="")  # not from a recommendation: not counted
+    ev(other_shop.merchant, 1, "impression", "X", request_id="r9")
+    client.force_login(shop.reviewer)
+    r = client.get(url(shop, "report/"), {"days": 7})
+    html = r.content.decode()
+    assert r.status_code == 200
+    row = html[html.index('data-placement="home"') :]
+    row = row[: row.index("</tr>")]
+    cells = [c.split("<")[0] for c in row.split("<td>")[2:]]
+    assert cells[:6] == ["3", "1", "33%", "1", "1", "9.50"]
+    top = html[html.index('class="grid compact top-items" data-placement="home"') :]
+    assert top.index("D-1") < top.index("D-0")
+
+
+def test_model_versions_page_compares_with_popularity(client, shop):
+    ModelVersion.objects.create(
+        merchant=shop.merchant,
+        version=3,
+        status="ready",
+        is_active=True,
+        training_seconds=12.5,
+        metrics={
+            "holdout": {
+                "k": 10,
+                "model": {"ndcg": 0.31, "precision": 0.12},
+                "popularity": {"ndcg": 0.2, "precision": 0.15},
+            },
+            "beats_popularity": True,
+        },
+    )
+    client.force_login(shop.reviewer)
+    html = client.get(url(shop, "models/")).content.decode()
+    assert "v3" in html and "active" in html and "12.5 s" in html
+    assert "<strong>0.3100</strong>" in html and "<strong>0.1500</strong>" in html
+    assert "Beats the popularity baseline" in html
