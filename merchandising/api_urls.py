@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("merchandising.catalog.api_urls")),
     path("", include("merchandising.jobs.api_urls")),
     path("", include("contentgen.api_urls")),
+    path("", include("contentgen.review.api_urls")),
     path("", include("merchandising.accounts.api_urls")),
 ]

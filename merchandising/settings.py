@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "merchandising.tracking",
     "recsys",
     "contentgen",
+    "contentgen.review",
     "contentgen.finetuning",
 ]
 
