@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from recsys_shop import make_shop
+from tests.recsys.recsys_shop import make_shop
 
 from recsys.datasets import InteractionDataset, convert, load_dir
 from recsys.evaluation import evaluate, format_table, ranking_metrics, split

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from recsys_shop import make_shop
+from tests.recsys.recsys_shop import make_shop
 
 from recsys.features import (
     IdMap,

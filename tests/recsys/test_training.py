@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from recsys_shop import make_shop, make_training_data
+from tests.recsys.recsys_shop import make_shop, make_training_data
 
 from recsys.evaluation import ranking_metrics
 from recsys.training import (
