@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "contentgen",
     "contentgen.review",
     "contentgen.finetuning",
+    "recsys.segments",
 ]
 
 MIDDLEWARE = [

@@ -3,7 +3,8 @@
 A profile condenses a visitor's events into what a merchant reasons about:
 
 * RFM: recency (days since the last event and since the last purchase), frequency (number of
-  orders: purchase events grouped by session, or by timestamp when no session is known) and
+  orders: purchased lines grouped by session, or when no session is known, lines bought within
+  30 minutes of each other) and
   monetary value (sum of purchase values). RFM comes from direct marketing (Hughes, "Strategic
   Database Marketing", 1994; Fader, Hardie & Lee, "RFM and CLV", J. Marketing Research 2005).
 * Tastes: share of attention per top-level category (views 1, clicks 2, carts 3, purchases 5),
@@ -23,7 +24,7 @@ import bisect
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 ATTENTION_WEIGHTS = {"view": 1.0, "click": 2.0, "add_to_cart": 3.0, "purchase": 5.0}
 PRICE_BANDS = (("budget", 0.4), ("mid-range", 0.62), ("premium", 1.01))  # upper bounds
@@ -101,6 +102,26 @@ def price_positions(products: Iterable[Mapping]) -> dict[str, float]:
     return out
 
 
+ORDER_GAP = timedelta(minutes=30)
+
+
+def _orders(lines: list[tuple[datetime, str, float]]) -> list[tuple[datetime, float]]:
+    """Group purchased lines into orders: same session, or (no session known) bought within
+    ``ORDER_GAP`` of the previous line. Returns (time, value) per order, oldest first."""
+    out: list[list] = []
+    last_ts, last_session = None, None
+    for ts, session, value in sorted(lines, key=lambda x: x[0]):
+        same = last_ts is not None and (
+            session == last_session if session or last_session else ts - last_ts <= ORDER_GAP
+        )
+        if same:
+            out[-1][1] += value
+        else:
+            out.append([ts, value])
+        last_ts, last_session = ts, session
+    return [(ts, value) for ts, value in out]
+
+
 def build_profiles(
     events: Iterable[Mapping],
     products: Iterable[Mapping],
@@ -118,7 +139,7 @@ def build_profiles(
     attention: dict[str, Counter] = defaultdict(Counter)
     brand_attention: dict[str, Counter] = defaultdict(Counter)
     price_sum: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-    orders: dict[str, dict[object, tuple[datetime, float]]] = defaultdict(dict)
+    purchases: dict[str, list[tuple[datetime, str, float]]] = defaultdict(list)
     devices: dict[str, Counter] = defaultdict(Counter)
     countries: dict[str, Counter] = defaultdict(Counter)
 
@@ -149,9 +170,7 @@ def build_profiles(
             acc[0] += weight * positions[product["sku"]]
             acc[1] += weight
         if kind == "purchase":
-            key = e.get("session_id") or ts
-            when, value = orders[vid].get(key, (ts, 0.0))
-            orders[vid][key] = (min(when, ts), value + float(e.get("value") or 0.0))
+            purchases[vid].append((ts, e.get("session_id") or "", float(e.get("value") or 0.0)))
 
     profiles = {}
     for vid, (first, last) in seen.items():
@@ -160,7 +179,7 @@ def build_profiles(
         shares = {cat: w / total for cat, w in attention[vid].items()} if total else {}
         acc = price_sum[vid]
         position = acc[0] / acc[1] if acc[1] else None
-        order_list = sorted(orders[vid].values())
+        order_list = _orders(purchases[vid])
         last_purchase = order_list[-1][0] if order_list else None
         profile = Profile(
             visitor_id=vid,
