@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
@@ -11,7 +12,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, FloatField, OuterRef, Subquery, Sum, Value
+from django.db.models import Exists, FloatField, OuterRef, Prefetch, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -167,6 +168,7 @@ def experiment_update(*, experiment: Experiment, **fields: Any) -> Experiment:
         setattr(experiment, k, v)
     experiment.full_clean()
     experiment.save()
+    _forget_now_and_on_commit(experiment.merchant_id)
     return experiment
 
 
@@ -200,6 +202,7 @@ def experiment_weights_set(
     for v, w in zip(variants, new, strict=True):
         v.weight = w
     Variant.objects.bulk_update(variants, ["weight"])
+    _forget_now_and_on_commit(experiment.merchant_id)
     return {"experiment": experiment, "warning": warning}
 
 
@@ -267,6 +270,7 @@ def experiment_transition(*, experiment: Experiment, action: str, user=None) -> 
         experiment.stopped_at = timezone.now()
     experiment.status = target
     experiment.save(update_fields=["status", "started_at", "stopped_at", "updated_at"])
+    _forget_now_and_on_commit(experiment.merchant_id)
     return experiment
 
 
@@ -332,6 +336,7 @@ def experiment_ship(
         experiment.status = Status.STOPPED
         experiment.stopped_at = experiment.shipped_at
     experiment.save(update_fields=["winner", "shipped_at", "status", "stopped_at", "updated_at"])
+    _forget_now_and_on_commit(experiment.merchant_id)
     log.info("%s (user %s)", note, getattr(user, "pk", None))
     return experiment
 
@@ -345,23 +350,75 @@ def variant_copy_withdraw(*, experiment: Experiment, variant: Variant, product_i
     withdrawn.add(str(product_id))
     variant.payload = {**variant.payload, "withdrawn": sorted(withdrawn)}
     variant.save(update_fields=["payload"])
+    _forget_now_and_on_commit(experiment.merchant_id)
     return variant
 
 
 # --------------------------------------------------------------------------- serving
 
 
+# Running experiments per merchant, held in this process so a storefront request costs one
+# INSERT (the exposure) and no reads. Lifecycle writes bump a version in the shared cache (Redis
+# in production), which every process checks per request; the TTL is a safety net.
+RUNNING_CACHE_SECONDS = 30
+_running_cache: dict[int, tuple[float, object, list[Experiment]]] = {}
+
+
+def _version_key(merchant_id: int) -> str:
+    return f"experiments:running:v:{merchant_id}"
+
+
+def running_cache_forget(merchant_id: int) -> None:
+    """Make every process reload this merchant's running experiments on its next request."""
+    from django.core.cache import cache
+
+    _running_cache.pop(merchant_id, None)
+    cache.set(_version_key(merchant_id), time.time_ns(), None)
+
+
+def _forget_now_and_on_commit(merchant_id: int) -> None:
+    running_cache_forget(merchant_id)
+    transaction.on_commit(lambda: running_cache_forget(merchant_id))
+
+
+def running_experiments(merchant_id: int) -> list[Experiment]:
+    """This merchant's running experiments with variants, products and placement loaded."""
+    from django.core.cache import cache
+
+    version = cache.get(_version_key(merchant_id))
+    now = time.monotonic()
+    hit = _running_cache.get(merchant_id)
+    if hit is not None and hit[0] > now and hit[1] == version:
+        return hit[2]
+    experiments = list(
+        Experiment.objects.filter(merchant_id=merchant_id, status=Status.RUNNING)
+        .select_related("placement")
+        .prefetch_related(
+            "variants",
+            Prefetch("products", queryset=Product.objects.only("pk", "sku", "merchant_id")),
+        )
+    )
+    for e in experiments:
+        e.product_ids = {p.pk for p in e.products.all()}
+    _running_cache[merchant_id] = (now + RUNNING_CACHE_SECONDS, version, experiments)
+    return experiments
+
+
 def _running(
     merchant, *, kind: str, product: Product | None = None, field: str | None = None, placement=None
 ):
-    qs = Experiment.objects.filter(merchant=merchant, status=Status.RUNNING, kind=kind)
-    if product is not None:
-        qs = qs.filter(products=product)
-    if field:
-        qs = qs.filter(field=field)
-    if placement is not None:
-        qs = qs.filter(placement=placement)
-    return list(qs.prefetch_related("variants"))
+    found = []
+    for e in running_experiments(merchant.pk):
+        if e.kind != kind:
+            continue
+        if product is not None and product.pk not in e.product_ids:
+            continue
+        if field and e.field != field:
+            continue
+        if placement is not None and e.placement_id != placement.pk:
+            continue
+        found.append(e)
+    return found
 
 
 def _assign(experiment: Experiment, visitor_id: str) -> Variant | None:
@@ -455,10 +512,7 @@ def visitor_assignments(*, merchant, visitor_id: str, record: bool = True) -> li
     records the exposures unless record=False."""
     visitor_id = assignment.validate_visitor_id(visitor_id)
     out = []
-    experiments = Experiment.objects.filter(
-        merchant=merchant, status=Status.RUNNING
-    ).prefetch_related("variants", "products")
-    for experiment in experiments.select_related("placement"):
+    for experiment in running_experiments(merchant.pk):
         variant = _assign(experiment, visitor_id)
         if variant is None:
             continue

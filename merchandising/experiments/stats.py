@@ -548,9 +548,17 @@ def _prob(p: float) -> str:
     """Probability as a percentage that never rounds to a misleading 0% or 100%."""
     if p < 0.01:
         return "<1%"
-    if p > 0.99 and p < 1:
-        return f"{100 * p:.1f}%" if p < 0.999 else ">99.9%"
+    if p >= 0.999:
+        return ">99.9%"
+    if p > 0.99:
+        return f"{100 * p:.1f}%"
     return f"{100 * p:.0f}%"
+
+
+def _points(x: float) -> str:
+    """A rate difference in percentage points."""
+    pts = 100 * x
+    return "less than 0.001 points" if pts < 0.001 else f"{pts:.3g} points"
 
 
 def decide(result: Mapping[str, Any]) -> dict[str, Any]:
@@ -584,7 +592,7 @@ def decide(result: Mapping[str, Any]) -> dict[str, Any]:
         out.update(status="winner", winner=best["name"])
         out["sentence"] = (
             f"Variant {best['name']} is ahead with {_prob(best['prob_beat_control'])} probability; "
-            f"expected loss if you ship it {100 * best['expected_loss']:.2g} points."
+            f"expected loss if you ship it {_points(best['expected_loss'])}."
         )
         return out
     losers = [t for t in treatments if t["significant"]]
