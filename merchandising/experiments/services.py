@@ -150,6 +150,92 @@ def experiment_create(
     return experiment
 
 
+def experiment_create_from_drafts(
+    *, merchant, key: str, name: str, drafts: Sequence, **fields: Any
+) -> Experiment:
+    """A copy experiment whose variants are approved drafts (contentgen.CopyDraft): control A is
+    the live copy, then one variant per draft variant number (B, C, ...), equal weights unless
+    `variants_weights` is given. Only approved drafts of one field, for products that still
+    exist, are accepted: the storefront only ever shows copy a reviewer approved."""
+    from contentgen import specs
+
+    drafts = list(drafts)
+    if not drafts:
+        raise ValidationError({"drafts": "Choose at least one approved draft."})
+    problems = [
+        f"draft {d.pk}"
+        for d in drafts
+        if d.merchant_id != merchant.pk
+        or d.status != "approved"
+        or d.product_id is None
+        or d.segment
+    ]
+    if problems:
+        raise ValidationError(
+            {
+                "drafts": f"Only approved drafts of existing products can be tested ({', '.join(problems)})."
+            }
+        )
+    field = {d.field for d in drafts}
+    if len(field) != 1:
+        raise ValidationError(
+            {"drafts": "All drafts of one experiment must be for the same copy field."}
+        )
+    by_variant: dict[int, dict[int, Any]] = defaultdict(dict)
+    for d in drafts:
+        if d.product_id in by_variant[d.variant]:
+            raise ValidationError(
+                {"drafts": f"Two drafts for product {d.sku} in the same variant."}
+            )
+        by_variant[d.variant][d.product_id] = d
+    weights = fields.pop("variants_weights", None)
+    n = len(by_variant) + 1
+    weights = weights or [round(1 / n, 6)] * (n - 1) + [round(1 - round(1 / n, 6) * (n - 1), 6)]
+    variants = [{"name": "A", "weight": weights[0], "is_control": True}]
+    for i, number in enumerate(sorted(by_variant), start=1):
+        ds = by_variant[number]
+        variants.append(
+            {
+                "name": chr(ord("A") + i),
+                "weight": weights[i],
+                "payload": {
+                    "copy": {str(pid): specs.live_value(d.kind, d.text) for pid, d in ds.items()},
+                    "drafts": {str(pid): d.pk for pid, d in ds.items()},
+                },
+            }
+        )
+    products = list(
+        Product.objects.filter(merchant=merchant, pk__in={d.product_id for d in drafts})
+    )
+    return experiment_create(
+        merchant=merchant, key=key, name=name, kind=Experiment.Kind.COPY, field=field.pop(), products=products,
+        variants=variants, **fields,
+    )  # fmt: skip
+
+
+def experiment_drafts_check(*, experiment: Experiment) -> list[str]:
+    """Withdraw alternative copy whose source draft was deleted or is no longer approved after
+    the start (those visitors then see the live copy; the report warns). Returns what changed."""
+    if not apps.is_installed("contentgen"):
+        return []
+    CopyDraft = apps.get_model("contentgen", "CopyDraft")
+    changed = []
+    for variant in experiment.variants.all():
+        sources = variant.payload.get("drafts") or {}
+        if not sources:
+            continue
+        ok = set(
+            CopyDraft.objects.filter(pk__in=list(sources.values()), status="approved").values_list(
+                "pk", flat=True
+            )
+        )
+        for pid, draft_id in sources.items():
+            if draft_id not in ok and pid not in variant.payload.get("withdrawn", []):
+                variant_copy_withdraw(experiment=experiment, variant=variant, product_id=int(pid))
+                changed.append(f"{variant.name}:{pid}")
+    return changed
+
+
 @transaction.atomic
 def experiment_update(*, experiment: Experiment, **fields: Any) -> Experiment:
     """Change settings. Name, hypothesis, guardrails, sample size and inference may change any
@@ -264,6 +350,7 @@ def experiment_transition(*, experiment: Experiment, action: str, user=None) -> 
             and not experiment.products.filter(status="active").exists()
         ):
             raise ValidationError({"products": "None of the experiment's products is active."})
+        experiment_drafts_check(experiment=experiment)
         if experiment.started_at is None:
             experiment.started_at = timezone.now()
     if target == Status.STOPPED:
@@ -557,6 +644,7 @@ def experiment_rollup(
     (experiment, variant, day). Returns the number of rows written."""
     Event = _event_model()
     now = now or timezone.now()
+    experiment_drafts_check(experiment=experiment)
     window = timedelta(hours=experiment.attribution_window_hours)
     exposures = Exposure.objects.filter(experiment=experiment)
     if not full and experiment.rolled_up_at is not None:
