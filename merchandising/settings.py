@@ -179,6 +179,11 @@ else:
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
         "store_processed": False,
     }
+    for _folder in (CELERY_BROKER_DIR / "out", CELERY_BROKER_DIR / "processed"):
+        try:
+            _folder.mkdir(parents=True, exist_ok=True)
+        except OSError:  # a read-only checkout: the worker or the demo creates them
+            pass
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -197,7 +202,11 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CONTENTGEN_BASE_MODEL = os.environ.get("CONTENTGEN_BASE_MODEL", "")
 CONTENTGEN_BATCH_SIZE = int(os.environ.get("CONTENTGEN_BATCH_SIZE", 16))
 # Caps every kind's token budget when set (tests, quick demos on slow CPUs).
-CONTENTGEN_MAX_NEW_TOKENS = int(os.environ["CONTENTGEN_MAX_NEW_TOKENS"]) if os.environ.get("CONTENTGEN_MAX_NEW_TOKENS") else None
+CONTENTGEN_MAX_NEW_TOKENS = (
+    int(os.environ["CONTENTGEN_MAX_NEW_TOKENS"])
+    if os.environ.get("CONTENTGEN_MAX_NEW_TOKENS")
+    else None
+)
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -262,6 +271,21 @@ if not DEBUG:
 # --- Product settings ---------------------------------------------------------------------------
 MERCHLAB_API_KEY_TOUCH_SECONDS = 60  # last-used time is written at most once a minute per key
 MERCHLAB_INVITATION_DAYS = 7
+
+# Storefront abuse limits (merchandising.storefront.throttling): "N/s", "N/min" or "N/h"; empty
+# switches a limit off. Per key bounds a whole shop (the serving benchmark runs at 200/s); per
+# visitor bounds one browser; per address covers requests that name no single visitor.
+MERCHLAB_STOREFRONT_RATE_PER_KEY = os.environ.get("MERCHLAB_STOREFRONT_RATE_PER_KEY", "600/s")
+MERCHLAB_STOREFRONT_RATE_PER_VISITOR = os.environ.get(
+    "MERCHLAB_STOREFRONT_RATE_PER_VISITOR", "120/min"
+)
+MERCHLAB_STOREFRONT_RATE_PER_ADDRESS = os.environ.get(
+    "MERCHLAB_STOREFRONT_RATE_PER_ADDRESS", "1200/min"
+)
+# Largest storefront request body: a full events batch (500 events) is about 100 KB.
+MERCHLAB_STOREFRONT_MAX_BODY_BYTES = int(
+    os.environ.get("MERCHLAB_STOREFRONT_MAX_BODY_BYTES", 512 * 1024)
+)
 
 LOGGING = {
     "version": 1,

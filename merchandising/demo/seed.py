@@ -111,8 +111,117 @@ def seed_catalog(context: DemoContext) -> None:
     )
 
 
+DEMO_DAYS = 28
+DEMO_VISITORS = 500
+
+
+def demo_simulator(context: DemoContext):
+    """The shopper simulator over the demo catalog, its simulated month ending now."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from merchandising.catalog.models import Product
+
+    from .shoppers import ShopperSimulator
+
+    products = list(
+        Product.objects.filter(merchant=context.merchant).values(
+            "sku", "category", "price", "brand", "status", "stock"
+        )
+    )
+    for p in products:
+        p["price"] = float(p["price"])
+    start = (timezone.now() - timedelta(days=DEMO_DAYS)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    return ShopperSimulator(products, n_visitors=DEMO_VISITORS, seed=DEMO_SEED, start=start)
+
+
+def seed_traffic(context: DemoContext) -> None:
+    """A month of simulated shoppers browsing, carting and buying, through the events service."""
+    from tqdm import tqdm
+
+    from merchandising.tracking.models import Event
+    from merchandising.tracking.services import MAX_BATCH, events_ingest
+
+    from .shoppers import event_as_json
+
+    if Event.objects.filter(merchant=context.merchant).exists():
+        context.say("traffic: already simulated")
+        return
+    simulator = demo_simulator(context)
+    batch: list[dict] = []
+    accepted = 0
+    for event in tqdm(
+        simulator.simulate(days=DEMO_DAYS), desc="simulating shoppers", unit=" events", leave=False
+    ):
+        batch.append(event_as_json(event))
+        if len(batch) == MAX_BATCH:
+            accepted += events_ingest(merchant=context.merchant, events=batch).accepted
+            batch = []
+    if batch:
+        accepted += events_ingest(merchant=context.merchant, events=batch).accepted
+    context.say(
+        f"traffic: {accepted:,} events from {DEMO_VISITORS} simulated shoppers over {DEMO_DAYS} days"
+    )
+
+
+def seed_recommender(context: DemoContext) -> None:
+    """Train the recommender now (a job, so it shows in the dashboard's job list)."""
+    from merchandising.jobs.models import Job
+    from recsys.models import ModelVersion
+    from recsys.services import JOB_TRAIN
+    from recsys.tasks import recommender_train_task
+
+    if ModelVersion.objects.filter(merchant=context.merchant).exists():
+        context.say("recommender: a model is already trained")
+        return
+    job = Job.objects.create(merchant=context.merchant, kind=JOB_TRAIN, params={"config": {}})
+    recommender_train_task(job.pk)  # runs here, not on the broker: the demo starts with a model
+    job.refresh_from_db()
+    context.say(f"recommender: {job.status}: {job.message or job.error}")
+
+
+def seed_copy_generation(context: DemoContext) -> None:
+    """Queue copy generation for a few thin products on the gpu queue: the drafts appear for
+    review while the demo runs (the gpu worker loads the model first)."""
+    from contentgen.models import CopyDraft
+    from contentgen.services import GENERATION_JOB_KIND, generation_request
+    from merchandising.catalog.models import LiveCopy, Product
+    from merchandising.jobs.models import Job
+
+    if (
+        CopyDraft.objects.filter(merchant=context.merchant).exists()
+        or Job.objects.filter(merchant=context.merchant, kind=GENERATION_JOB_KIND).exists()
+    ):
+        context.say("copy: drafts already generated or queued")
+        return
+    described = LiveCopy.objects.filter(merchant=context.merchant, field="description").values(
+        "product_id"
+    )
+    thin = list(
+        Product.objects.filter(merchant=context.merchant, status="active")
+        .exclude(pk__in=described)
+        .order_by("sku")
+        .values_list("sku", flat=True)[:8]
+    )
+    job = generation_request(
+        merchant=context.merchant,
+        kinds=["description", "seo_title", "ad_headline"],
+        skus=thin,
+        user=context.owner,
+    )
+    context.say(
+        f"copy: generation job #{job.pk} queued for {len(thin)} products (the gpu worker runs it)"
+    )
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("catalog", seed_catalog),
+    ("traffic", seed_traffic),
+    ("recommender", seed_recommender),
+    ("copy", seed_copy_generation),
 ]
 
 
