@@ -256,7 +256,15 @@ def generation_run(*, job: Job, report: Report) -> dict:
         p.pk: p for p in Product.objects.filter(merchant=merchant, pk__in=params["product_ids"])
     }
     ordered = [products[pk] for pk in params["product_ids"] if pk in products]
-    done_keys = set(CopyDraft.objects.filter(job=job).values_list("product_id", "kind").distinct())
+    # a redelivered task skips the product fields this job already finished (all variants saved)
+    saved_counts: dict[tuple[int, str], int] = {}
+    for product_id, kind in CopyDraft.objects.filter(job=job).values_list("product_id", "kind"):
+        saved_counts[(product_id, kind)] = saved_counts.get((product_id, kind), 0) + 1
+    done_keys = {
+        key
+        for key, count in saved_counts.items()
+        if count >= (variants or specs.get_spec(key[1]).variants)
+    }
     todo = [(p, k) for p in ordered for k in kinds if (p.pk, k) not in done_keys]
     total = len(ordered) * len(kinds)
     report(0, f"Loading the model for {len(ordered)} products")

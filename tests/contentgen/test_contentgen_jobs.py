@@ -1,0 +1,228 @@
+"""Generation jobs end to end on the tiny model: API, Job progress, drafts, idempotency, cancellation, failure."""
+
+import json
+
+import pytest
+
+from contentgen import services
+from contentgen.models import BrandVoice, CopyDraft
+from contentgen.specs import get_spec
+from merchandising.catalog.models import LiveCopy
+from merchandising.jobs.models import Job
+from merchandising.jobs.services import job_cancel, job_report
+
+
+@pytest.fixture
+def tiny_settings(settings, tiny_checkpoint):
+    settings.CONTENTGEN_BASE_MODEL = tiny_checkpoint
+    settings.CONTENTGEN_MAX_NEW_TOKENS = 8
+    settings.CONTENTGEN_BATCH_SIZE = 8
+    return settings
+
+
+def post_generation(api, shop, payload, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return api.as_key(shop.secret_key).post("/api/v1/generation-jobs", payload, format="json")
+
+
+def test_generate_from_api_writes_pending_drafts_and_never_live_copy(
+    api, shop, products, tiny_settings, django_capture_on_commit_callbacks
+):
+    live_before = {(c.product_id, c.field): c.value for c in LiveCopy.objects.all()}
+    response = post_generation(
+        api,
+        shop,
+        {
+            "skus": [products[0].sku, products[1].sku],
+            "kinds": ["seo_title", "ad_headlines"],
+            "variants": 2,
+        },
+        django_capture_on_commit_callbacks,
+    )
+    assert response.status_code == 202, response.content
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.queue == "gpu" and job.kind == "copy_generation"
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert job.progress == 100 and "drafts" in job.message
+    drafts = CopyDraft.objects.filter(job=job)
+    assert drafts.count() == 2 * 2 * 2
+    assert set(drafts.values_list("status", flat=True)) == {"pending"}
+    headline = drafts.filter(kind="ad_headline").first()
+    assert headline.field == "ad_headlines" and isinstance(headline.text, list)
+    assert all({"code", "severity", "message"} <= set(f) for d in drafts for f in d.flags)
+    assert job.result["drafts"] == 8 and job.result["model"]
+    assert {(c.product_id, c.field): c.value for c in LiveCopy.objects.all()} == live_before
+
+
+def test_generation_request_by_category_or_all(shop, products, tiny_settings):
+    job = services.generation_request(merchant=shop.merchant, kinds="seo_title", category="Kitchen")
+    assert len(job.params["product_ids"]) == 3
+    job = services.generation_request(
+        merchant=shop.merchant, kinds=["seo_title"], all_products=True
+    )
+    assert job.params["kinds"] == ["seo_title"]
+
+
+def test_unknown_or_other_merchants_skus_are_refused_by_name(api, shop, other_shop, products):
+    from merchandising.catalog.services import product_bulk_upsert
+
+    product_bulk_upsert(
+        merchant=other_shop.merchant, items=[{"sku": "THEIRS-1", "title": "x", "price": "1"}]
+    )
+    response = api.as_key(shop.secret_key).post(
+        "/api/v1/generation-jobs", {"skus": ["THEIRS-1"], "kinds": ["seo_title"]}, format="json"
+    )
+    assert response.status_code == 400
+    assert "THEIRS-1" in response.json()["detail"]
+    assert not Job.objects.filter(merchant=shop.merchant).exists()
+
+
+def test_bad_kind_and_ambiguous_selection_are_400(api, shop, products):
+    client = api.as_key(shop.secret_key)
+    r = client.post("/api/v1/generation-jobs", {"all": True, "kinds": ["poem"]}, format="json")
+    assert r.status_code == 400 and "poem" in r.json()["detail"]
+    r = client.post("/api/v1/generation-jobs", {"all": True, "category": "Kitchen"}, format="json")
+    assert r.status_code == 400
+
+
+def test_rerunning_the_same_job_does_not_duplicate_drafts(shop, products, tiny_settings):
+    job = services.generation_request(
+        merchant=shop.merchant, kinds=["seo_title"], skus=[products[0].sku], variants=2
+    )
+    result = services.generation_run(job=job, report=lambda p, m="": None)
+    first = list(CopyDraft.objects.filter(job=job).order_by("variant").values_list("id", "text"))
+    # a redelivered task: half done, run again
+    CopyDraft.objects.filter(job=job, variant=1).delete()
+    CopyDraft.objects.filter(job=job).update(text="changed")
+    services.generation_run(job=job, report=lambda p, m="": None)
+    assert CopyDraft.objects.filter(job=job).count() == 2
+    assert result["drafts"] == 2
+    # a full re-run rewrites the same rows with the same seeds
+    CopyDraft.objects.filter(job=job).delete()
+    services.generation_run(job=job, report=lambda p, m="": None)
+    again = list(
+        CopyDraft.objects.filter(job=job).order_by("variant").values_list("text", flat=True)
+    )
+    assert again == [t for _, t in first]
+
+
+def test_newer_generation_supersedes_older_pending_drafts(shop, products, tiny_settings):
+    sku = products[0].sku
+    old = services.generation_request(
+        merchant=shop.merchant, kinds=["seo_title"], skus=[sku], variants=1
+    )
+    services.generation_run(job=old, report=lambda p, m="": None)
+    new = services.generation_request(
+        merchant=shop.merchant, kinds=["seo_title"], skus=[sku], variants=1
+    )
+    services.generation_run(job=new, report=lambda p, m="": None)
+    assert CopyDraft.objects.get(job=old).status == "superseded"
+    assert CopyDraft.objects.get(job=new).status == "pending"
+
+
+def test_cancelling_stops_the_job_between_products(shop, products, tiny_settings):
+    from merchandising.jobs.runner import run_job
+
+    job = services.generation_request(
+        merchant=shop.merchant, kinds=["seo_title"], all_products=True, variants=1
+    )
+    calls = []
+
+    def work(job, report):
+        def cancelling_report(progress, message=""):
+            calls.append(progress)
+            if len(calls) == 3:  # the user presses Cancel after the first product
+                job_cancel(merchant=shop.merchant, job_id=job.pk)
+            job_report(job=job, progress=progress, message=message)
+
+        return services.generation_run(job=job, report=cancelling_report)
+
+    run_job(job.pk, work)
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED
+    assert 0 < CopyDraft.objects.filter(job=job).count() < 3
+
+
+def test_a_model_that_cannot_load_fails_the_job_with_a_clear_message(
+    api, shop, products, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.CONTENTGEN_BASE_MODEL = str(tmp_path / "missing-model")
+    response = post_generation(
+        api, shop, {"all": True, "kinds": ["seo_title"]}, django_capture_on_commit_callbacks
+    )
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.status == Job.Status.FAILED
+    assert "Could not load model" in job.error and "missing-model" in job.error
+    assert "Traceback" not in job.error
+
+
+def test_brand_voice_api_round_trip_and_reviewer_cannot_change_it(api, shop):
+    client = api.as_key(shop.secret_key)
+    r = client.put(
+        "/api/v1/brand-voice",
+        {"tone": "premium", "avoid_words": ["cheap", "cheap", "deal"], "language": "en"},
+        format="json",
+    )
+    assert r.status_code == 200, r.content
+    assert client.get("/api/v1/brand-voice").json()["avoid_words"] == ["cheap", "deal"]
+    api.credentials()
+    api.force_authenticate(shop.reviewer)
+    r = api.put(
+        "/api/v1/brand-voice",
+        {"tone": "playful"},
+        format="json",
+        HTTP_X_MERCHANT=shop.merchant.slug,
+    )
+    assert r.status_code == 403
+
+
+def test_approved_examples_are_kept_newest_per_kind(shop):
+    for i in range(7):
+        services.brand_voice_add_example(
+            merchant=shop.merchant, kind="seo_title", text=f"Title {i}"
+        )
+    voice = BrandVoice.objects.get(merchant=shop.merchant)
+    texts = [e["text"] for e in voice.examples if e["kind"] == "seo_title"]
+    assert texts == [f"Title {i}" for i in range(2, 7)]
+
+
+def test_generate_copy_command_writes_jsonl_without_the_database(tiny_checkpoint, tmp_path, capsys):
+    from django.core.management import call_command
+
+    products = tmp_path / "products.csv"
+    products.write_text(
+        "sku,title,brand,price,Material\nK-1,Copper kettle,Acme,39.90,copper\nB-1,Mystery box,,,\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    call_command(
+        "generate_copy",
+        "--products",
+        str(products),
+        "--kinds",
+        "seo_title,ad_headline",
+        "--model",
+        tiny_checkpoint,
+        "--max-new-tokens",
+        "8",
+        "--max-attempts",
+        "1",
+        "--out",
+        str(out),
+    )
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(x["sku"], x["kind"]) for x in lines] == [
+        ("K-1", "seo_title"),
+        ("K-1", "ad_headline"),
+        ("B-1", "seo_title"),
+        ("B-1", "ad_headline"),
+    ]
+    assert len(lines[0]["variants"]) == get_spec("seo_title").variants
+    assert {"text", "passed", "flags", "coverage"} <= set(lines[0]["variants"][0])
+    assert any(f["code"] == "thin_product" for f in lines[2]["variants"][0]["flags"])
+    summary = capsys.readouterr().out
+    assert (
+        "products=2" in summary
+        and "products_per_minute=" in summary
+        and "guard_pass_rate=" in summary
+    )
