@@ -8,12 +8,15 @@ passes `request.merchant` to selectors and services, so an id from another merch
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
+
+from merchandising.storefront.throttling import StorefrontKeyThrottle, StorefrontVisitorThrottle
 
 from .authentication import ApiKeyPrincipal, PublishableKeyAuthentication
 from .models import Role, role_allows
@@ -85,8 +88,10 @@ class StorefrontAPIView(APIView):
 
     authentication_classes = [PublishableKeyAuthentication]
     permission_classes = [StorefrontPermission]
+    throttle_classes = [StorefrontKeyThrottle, StorefrontVisitorThrottle]
 
     def initial(self, request, *args, **kwargs):
+        _refuse_large_body(request)
         self.perform_authentication(request)
         principal = request.user
         request.merchant = principal.merchant if isinstance(principal, ApiKeyPrincipal) else None
@@ -100,6 +105,25 @@ class StorefrontAPIView(APIView):
                 f"Origin {origin} is not one of this merchant's storefront origins."
             )
         super().initial(request, *args, **kwargs)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+def _refuse_large_body(request) -> None:
+    """Storefront bodies are small (an events batch); refuse bigger ones before reading them."""
+    limit = settings.MERCHLAB_STOREFRONT_MAX_BODY_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise PayloadTooLarge(
+            f"The request body is {length:,} bytes; at most {limit:,} are accepted."
+        )
 
 
 def api_exception_handler(exc, context):
