@@ -59,6 +59,11 @@ class ProductWriteSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     f"Attribute name {name[:40]!r} is empty or too long."
                 )
+            # PostgreSQL's jsonb cannot hold NUL (a 500 otherwise); no control characters at all.
+            if any(ord(c) < 32 or ord(c) == 127 for c in name):
+                raise serializers.ValidationError(
+                    f"Attribute name {name[:40]!r} contains control characters."
+                )
         return {k.strip(): v.strip() for k, v in value.items() if v.strip()}
 
     def validate_category(self, value: str) -> str:
