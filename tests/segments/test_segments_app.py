@@ -5,35 +5,13 @@ from __future__ import annotations
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from merchandising.demo.catalog_data import generate_catalog
-from merchandising.demo.shoppers import ShopperSimulator, event_as_json
 from recsys.segments.clustering import NotEnoughVisitors
 
 pytestmark = pytest.mark.django_db
 
 
-def load_traffic(merchant, *, visitors: int = 250, days: int = 30, seed: int = 7):
-    from merchandising.catalog.services import product_bulk_upsert
-    from merchandising.tracking.services import MAX_BATCH, events_ingest
-
-    catalog = generate_catalog(240)
-    product_bulk_upsert(
-        merchant=merchant,
-        items=[
-            {**p, "price": str(p["price"]), "copy": {"description": p["description"]}}
-            for p in catalog
-        ],
-    )
-    sim = ShopperSimulator(catalog, n_visitors=visitors, seed=seed)
-    events = [event_as_json(e) for e in sim.simulate(days=days)]
-    for start in range(0, len(events), MAX_BATCH):
-        result = events_ingest(merchant=merchant, events=events[start : start + MAX_BATCH])
-        assert not result.errors
-    return sim
-
-
 @pytest.fixture
-def traffic(shop):
+def traffic(shop, load_traffic):
     return load_traffic(shop.merchant)
 
 
@@ -191,7 +169,7 @@ def test_only_owners_erase_and_other_merchants_see_nothing(shop, other_shop, tra
     assert Segment.objects.get(pk=segment.pk).memberships.filter(visitor_id=visitor).exists()
 
 
-def test_too_few_visitors_says_so(shop, api, django_capture_on_commit_callbacks):
+def test_too_few_visitors_says_so(shop, api, load_traffic, django_capture_on_commit_callbacks):
     load_traffic(shop.merchant, visitors=8, days=5)
     with pytest.raises(NotEnoughVisitors, match="at least"):
         discover(shop.merchant)
