@@ -81,6 +81,9 @@ class TrainingConfig:
     interactions: InteractionConfig = field(default_factory=InteractionConfig)
     items: ItemFeatureConfig = field(default_factory=ItemFeatureConfig)
     users: UserFeatureConfig = field(default_factory=UserFeatureConfig)
+    # Wall-clock budget for the epochs of a full training: stop before an epoch that would
+    # overrun it (None = always run every epoch). Keeps the nightly job bounded on big shops.
+    max_seconds: float | None = 150.0
     min_interactions: int = 10
     min_users: int = 2
     min_items: int = 2
@@ -386,8 +389,19 @@ def _check_enough(config: TrainingConfig, n_events: int, n_users: int, n_items: 
         raise NotEnoughData("Not enough data to train: " + "; ".join(missing) + ".")
 
 
-def _fit_epochs(model, interactions, sample_weight, uf, itf, epochs, config, progress, start, span):
+def _fit_epochs(
+    model, interactions, sample_weight, uf, itf, epochs, config, progress, start, span,
+    budget_from: float | None = None,
+) -> int:  # fmt: skip
+    """Run up to ``epochs`` epochs; returns how many ran (the time budget may stop early)."""
+    last = 0.0
     for epoch in range(epochs):
+        if budget_from is not None and config.max_seconds and epoch > 0:
+            elapsed = time.perf_counter() - budget_from
+            if elapsed + last > config.max_seconds:
+                progress(start + span, f"stopped after {epoch} epochs (time budget)")
+                return epoch
+        began = time.perf_counter()
         model.fit_partial(
             interactions,
             user_features=uf,
@@ -396,7 +410,9 @@ def _fit_epochs(model, interactions, sample_weight, uf, itf, epochs, config, pro
             epochs=1,
             num_threads=config.num_threads,
         )
+        last = time.perf_counter() - began
         progress(start + span * (epoch + 1) / epochs, f"epoch {epoch + 1}/{epochs}")
+    return epochs
 
 
 def train(
@@ -436,6 +452,7 @@ def train(
     else:
         item_space.n_ids = len(item_map)
     item_features = item_space.transform(data.items, item_map, identity_mask=item_warm)
+    item_space._raw_memo = {}
 
     user_space = UserFeatureSpace(config.users)
     if config.use_user_features:
@@ -446,9 +463,9 @@ def train(
 
     progress(0.05, f"training on {positives.nnz} interactions")
     model = _lightfm(config)
-    _fit_epochs(
+    epochs_run = _fit_epochs(
         model, positives, sample_weight, user_features, item_features,
-        config.epochs, config, progress, 0.05, 0.9,
+        config.epochs, config, progress, 0.05, 0.9, budget_from=started,
     )  # fmt: skip
     state = {name: getattr(model, name) for name in _STATE}
     artifact = RecommenderArtifact(
@@ -469,6 +486,7 @@ def train(
             "warm_items": int(item_warm.sum()),
             "item_features": len(item_space.names),
             "user_features": len(user_space.names),
+            "epochs_run": epochs_run,
             "training_seconds": round(time.perf_counter() - started, 3),
             "trained_until": float(np.max(data.timestamps))
             if data.timestamps is not None and len(data)
@@ -480,8 +498,12 @@ def train(
 
 
 def _encode_growing(id_map: IdMap, values: Sequence[str]) -> np.ndarray:
-    add = id_map.add
-    return np.fromiter((add(v) for v in values), dtype=np.int64, count=len(values))
+    """Indices of ``values`` in ``id_map``, adding unknown ones in order of appearance."""
+    values = [str(v) for v in values]
+    for value in dict.fromkeys(values):  # unique, in order: one dict lookup per distinct id
+        if value not in id_map:
+            id_map.add(value)
+    return np.fromiter(map(id_map._index.__getitem__, values), dtype=np.int64, count=len(values))
 
 
 def _grow_rows(matrix: np.ndarray, extra: int, fill: float, rng=None, dim: int = 0) -> np.ndarray:
