@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.views import View
@@ -78,14 +78,21 @@ class DecisionView(MerchantPageMixin, View):
     """POST approve / edit / reject one draft, then back to the queue at the next draft."""
 
     write_role = "reviewer"
-    http_method_names = ["post"]
     action = ""
 
-    def post(self, request, *args, **kwargs):
+    def draft(self) -> CopyDraft:
         try:
-            draft = selectors.draft_get(request.merchant, kwargs["draft_id"])
+            return selectors.draft_get(self.request.merchant, self.kwargs["draft_id"])
         except (CopyDraft.DoesNotExist, ValueError):
             raise Http404("No such draft.") from None
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        # Another merchant's id is a 404 whatever the method; for our own draft, POST only.
+        self.draft()
+        return HttpResponseNotAllowed(["POST"])
+
+    def post(self, request, *args, **kwargs):
+        draft = self.draft()
         action = self.action
         data = request.POST
         note = data.get("note", "")[:2000]
@@ -189,8 +196,8 @@ class DecisionLogView(Page):
             action=params.get("action", "")[:16],
             kind=params.get("kind", "")[:32],
         )
-        if params.get("sku"):
-            qs = qs.filter(sku=params["sku"][:100])
+        if params.get("q"):
+            qs = qs.filter(sku__icontains=params["q"][:100])
         return qs
 
     def get(self, request, *args, **kwargs):
@@ -208,11 +215,11 @@ class DecisionLogView(Page):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         params = self.request.GET
-        kept = {k: params[k] for k in ("action", "kind", "sku") if params.get(k)}
+        kept = {k: params[k] for k in ("action", "kind", "q") if params.get(k)}
         context.update(
             decisions=self.decisions()[:LOG_PAGE],
             actions=ReviewDecision.Action.choices,
-            filters={k: params.get(k, "") for k in ("action", "kind", "sku")},
+            filters={k: params.get(k, "") for k in ("action", "kind", "q")},
             query=urlencode(kept),
             kinds=selectors.queue_facets(self.request.merchant)["kinds"],
         )
@@ -231,6 +238,10 @@ class ProductCopyView(Page):
         except Product.DoesNotExist:
             raise Http404("No such product.") from None
 
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        self.product()  # another merchant's id is a 404 whatever the method
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         product = self.product()
@@ -248,7 +259,14 @@ class ProductCopyView(Page):
 
 class ProductRevertView(MerchantPageMixin, View):
     write_role = "reviewer"
-    http_method_names = ["post"]
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        try:
+            product = catalog.product_get_by_id(request.merchant, kwargs["product_id"])
+            CopyRevision.objects.get(product=product, pk=kwargs["revision_id"])
+        except (Product.DoesNotExist, CopyRevision.DoesNotExist):
+            raise Http404("No such product or revision.") from None
+        return HttpResponseNotAllowed(["POST"])
 
     def post(self, request, *args, **kwargs):
         try:
