@@ -89,18 +89,80 @@ def synthetic(n_events: int, n_items: int, n_visitors: int, seed: int = 0) -> Tr
     )
 
 
+def hold_out(data: TrainingData, n_visitors: int, seed: int = 1):
+    """Remove the last event of ``n_visitors`` visitors (with 3+ events) from the data."""
+    users = np.asarray(data.user_ids, dtype=object)
+    last: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    for row, user in enumerate(users):  # events are in time order
+        last[user] = row
+        counts[user] = counts.get(user, 0) + 1
+    eligible = sorted(u for u, c in counts.items() if c >= 3)
+    rng = np.random.RandomState(seed)
+    chosen = rng.choice(eligible, size=min(n_visitors, len(eligible)), replace=False)
+    test_rows = np.array(sorted(last[u] for u in chosen))
+    keep = np.ones(len(users), dtype=bool)
+    keep[test_rows] = False
+    kept = TrainingData(
+        user_ids=list(users[keep]),
+        item_ids=list(np.asarray(data.item_ids, dtype=object)[keep]),
+        timestamps=data.timestamps[keep],
+        event_types=list(np.asarray(data.event_types, dtype=object)[keep]),
+        items=data.items,
+        users=data.users,
+    )
+    test = [(data.user_ids[r], data.item_ids[r]) for r in test_rows]
+    return kept, test
+
+
+def hit_rate(artifact, train: TrainingData, test, k: int = 10) -> dict:
+    """Share of held-out events whose product is in the visitor's top k (train items excluded)."""
+    seen: dict[int, set[int]] = {}
+    wanted = {artifact.user_index[u] for u, _ in test if u in artifact.user_index}
+    for user, item in zip(train.user_ids, train.item_ids, strict=True):
+        row = artifact.user_index[user]
+        if row in wanted:
+            seen.setdefault(row, set()).add(artifact.item_index[item])
+    popularity = artifact.item_popularity.astype(np.float64)
+    hits_model = hits_pop = n = 0
+    pairs = [(artifact.user_index[u], artifact.item_index[i]) for u, i in test
+             if u in artifact.user_index and i in artifact.item_index]  # fmt: skip
+    for start in range(0, len(pairs), 256):
+        chunk = pairs[start : start + 256]
+        scores = artifact.score_users(np.array([u for u, _ in chunk]))
+        for j, (row, target) in enumerate(chunk):
+            excluded = list(seen.get(row, ()) - {target})
+            s = scores[j]
+            s[excluded] = -np.inf
+            hits_model += target in np.argpartition(-s, k)[:k]
+            p = popularity.copy()
+            p[excluded] = -np.inf
+            hits_pop += target in np.argpartition(-p, k)[:k]
+            n += 1
+    return {
+        "visitors": n,
+        f"hit_rate@{k}": round(hits_model / max(n, 1), 4),
+        f"popularity_hit_rate@{k}": round(hits_pop / max(n, 1), 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--visitors", type=int, default=100_000)
     parser.add_argument("--config", default="{}", help="TrainingConfig overrides (JSON)")
+    parser.add_argument("--holdout", type=int, default=2000, help="visitors held out (0: none)")
     args = parser.parse_args()
 
     started = time.perf_counter()
     data = synthetic(args.events, args.items, args.visitors)
     generated = time.perf_counter() - started
     print(f"generated {len(data)} events in {generated:.1f} s", flush=True)
+    test = []
+    if args.holdout:
+        data, test = hold_out(data, args.holdout)
+        print(f"held out the last event of {len(test)} visitors", flush=True)
 
     config = TrainingConfig.from_dict(json.loads(args.config))
     marks: list[tuple[float, str]] = []
@@ -116,8 +178,11 @@ def main() -> None:
     t1 = time.perf_counter()
     blob = artifact.to_bytes()
     save_seconds = time.perf_counter() - t1
+    quality = hit_rate(artifact, data, test) if test else {}
     result = {
         "benchmark": "recsys_train",
+        "epochs_run": artifact.meta.get("epochs_run"),
+        "holdout": quality,
         "events": len(data),
         "interactions": artifact.meta["interactions"],
         "items": len(artifact.item_ids),
