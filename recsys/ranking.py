@@ -611,20 +611,23 @@ class _Selection:
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k best finite scores, best first, ties broken by lower index."""
-    finite = np.isfinite(scores)
-    n_ok = int(finite.sum())
+    """Indices of the k best finite scores, best first, ties broken by lower index.
+
+    Non-candidates are -inf (NaN was turned into -inf by the caller). ``np.argpartition`` finds
+    the k largest in linear time; only those k are sorted.
+    """
+    n = len(scores)
+    n_ok = int(np.count_nonzero(scores > -np.inf))
     k = min(k, n_ok)
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    work = np.where(finite, scores, -np.inf)
-    if k < len(work):
-        part = np.argpartition(-work, k - 1)[:k]
-        # argpartition picks arbitrarily among ties at the boundary; accept that, but
-        # order deterministically within the shortlist.
+    if k < n:
+        part = np.argpartition(scores, n - k)[n - k :]
     else:
-        part = np.flatnonzero(finite)
-    order = np.lexsort((part, -work[part]))
+        part = np.arange(n)
+    part = part[scores[part] > -np.inf]
+    # argpartition picks arbitrarily among ties at the boundary; the order within is fixed here.
+    order = np.lexsort((part, -scores[part]))
     return part[order]
 
 
@@ -658,8 +661,10 @@ def _select(
     for i in already:
         counts[int(cats[i])] = counts.get(int(cats[i]), 0) + 1
     lam = diversity.mmr_lambda
-    pool_size = max(need * 10, 100)
-    n_ok = int(np.isfinite(scores).sum())
+    # A category cap can skip most of a shortlist when the best items share a category, so
+    # start wide: argpartition costs about the same for k=100 or k=1,000.
+    pool_size = max(need * 10, 100) if cap is None else max(need * 60, 600)
+    n_ok = int(np.count_nonzero(scores > -np.inf))
     while True:
         pool = _top(scores, pool_size)
         picked = _greedy(
@@ -675,7 +680,7 @@ def _select(
         )
         if len(picked) >= need or len(pool) >= n_ok:
             return picked
-        pool_size *= 4
+        pool_size *= 8
 
 
 def _greedy(
@@ -702,14 +707,12 @@ def _greedy(
         for j in already:
             max_sim = np.maximum(max_sim, _sim(pool, j, pool_cats, cats, normalized))
     alive = np.ones(len(pool), dtype=bool)
+    if cap is not None:
+        for c, v in counts.items():
+            if v >= cap:
+                alive &= pool_cats != c
     picked: list[int] = []
     while len(picked) < need and alive.any():
-        if cap is not None:
-            full = [c for c, v in counts.items() if v >= cap]
-            if full:
-                alive &= ~np.isin(pool_cats, full)
-            if not alive.any():
-                break
         if lam is None:
             value = rel
         else:
@@ -721,6 +724,8 @@ def _greedy(
         alive[pos] = False
         c = int(pool_cats[pos])
         counts[c] = counts.get(c, 0) + 1
+        if cap is not None and counts[c] >= cap:
+            alive &= pool_cats != c  # that category is full
         if lam is not None:
             max_sim = np.maximum(max_sim, _sim(pool, i, pool_cats, cats, normalized))
     return picked
@@ -775,39 +780,48 @@ def recommend(
         return []
     static = table.static_mask(filters)
     mask = static.copy()
-    blocked = np.zeros(n, dtype=bool)  # never shown, not even when pinned
+    # Never shown, not even when pinned: the anchor, what was bought, explicit exclusions and
+    # (when the placement filters on stock) what is out of stock.
+    blocked: set[int] = set()
     if anchor is not None:
-        blocked[anchor] = True
+        blocked.add(int(anchor))
         if filters.exclude_anchor_category:
             mask &= table.category_codes != table.category_codes[anchor]
     if filters.exclude_purchased:
-        blocked[list(purchased)] = True
-    ex = list(exclude)
-    if ex:
-        blocked[ex] = True
-    if filters.in_stock:
-        blocked |= table.stock <= 0
-    mask &= ~blocked
+        blocked.update(int(i) for i in purchased)
+    blocked.update(int(i) for i in exclude)
+    if blocked:
+        mask[list(blocked)] = False
+
+    def available(i: int) -> bool:
+        return i not in blocked and not (filters.in_stock and table.stock[i] <= 0)
 
     pins = [(p.position, table.sku_index.get(p.sku)) for p in rules.pins]
-    pins = [(pos, i) for pos, i in pins if i is not None and not blocked[i] and pos <= limit]
+    pins = [(pos, i) for pos, i in pins if i is not None and available(i) and pos <= limit]
     pinned = {i for _, i in pins}
 
     pool_for_spread = max(limit * 5, 50)
     out = _Selection()
 
     def run(source: np.ndarray, why: Reason, need: int) -> None:
-        s = np.asarray(source, dtype=np.float64)
+        s = np.asarray(source)
+        if s.dtype.kind != "f":
+            s = s.astype(np.float64)
         if s.shape != (n,):
             raise ValueError("scores must have one entry per item")
-        s = np.where(mask, s, -np.inf)
+        s = np.where(mask, s, s.dtype.type(-np.inf))  # a fresh array in the source's precision
+        nan = np.isnan(s)
+        if nan.any():
+            s[nan] = -np.inf
         if pinned:
             s[list(pinned)] = -np.inf
         if out.indices:
             s[out.indices] = -np.inf
-        adjust = np.zeros(n)
+        adjust = None
         if rules.boosts and np.isfinite(s).any():
+            s = s.astype(np.float64)
             spread = _shortlist_spread(s, pool_for_spread)
+            adjust = np.zeros(n)
             for b in rules.boosts:
                 adjust += b.weight * spread * table.field_mask(b.field, b.value)
             s = s + adjust
@@ -823,9 +837,9 @@ def recommend(
         for i, r in zip(picked, base_reasons, strict=True):
             out.indices.append(i)
             out.scores.append(float(s[i]))
-            if adjust[i] > 0:
+            if adjust is not None and adjust[i] > 0:
                 r = f"{r}; promoted by the shop"
-            elif adjust[i] < 0:
+            elif adjust is not None and adjust[i] < 0:
                 r = f"{r}; demoted by the shop"
             out.reasons.append(r)
 

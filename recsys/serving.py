@@ -528,11 +528,16 @@ def linked_visitor(merchant_id: int, visitor_id: str) -> str | None:
         from merchandising.tracking.models import VisitorLink
     except ImportError:
         return None
-    return (
-        VisitorLink.objects.filter(merchant_id=merchant_id, anonymous_id=visitor_id)
-        .values_list("visitor_id", flat=True)
-        .first()
-    )
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        sql = (
+            f"SELECT visitor_id FROM {VisitorLink._meta.db_table} "  # noqa: S608 (table name from the model)
+            "WHERE merchant_id = %s AND anonymous_id = %s LIMIT 1"
+        )
+        cursor.execute(sql, [merchant_id, visitor_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 # --------------------------------------------------------------------------------------

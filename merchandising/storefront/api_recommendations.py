@@ -161,7 +161,7 @@ class RecommendationsAPI(StorefrontAPIView):
             {
                 "sku": item.sku,
                 "title": item.title,
-                "price": item.price,
+                "price": f"{item.price:.2f}",
                 "currency": item.currency,
                 "image_url": item.image_url,
                 "description": item.description,
@@ -178,4 +178,6 @@ class RecommendationsAPI(StorefrontAPIView):
             "variant": variant,
             "items": items,
         }
-        return Response(RecommendationsSerializer(data).data)
+        # The dict already has the serializer's shape (documented by it for the schema); building
+        # it directly keeps the hot path short.
+        return Response(data)
