@@ -241,24 +241,36 @@ def main() -> None:
     parser.add_argument("--conversions", type=int, default=50_000)
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--rollup-exposures", type=int, default=100_000)
+    parser.add_argument(
+        "--parts", default="assignment,report,rollup", help="comma-separated subset to run"
+    )
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     settings.DEBUG = False
+    out = ROOT / "benchmarks" / "results" / "experiments.json"
+    # a partial run updates the parts it ran and keeps the others' latest figures
+    result = (
+        json.loads(out.read_text())
+        if out.exists() and parts != {"assignment", "report", "rollup"}
+        else {}
+    )
     merchant, user = fresh_merchant()
     try:
-        result = {
-            "machine": {
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-                "cpus": os.cpu_count(),
-            },
-            "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
-            "ran_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "assignment": bench_assignment(merchant),
-        }
-        print("assignment:", json.dumps(result["assignment"]))
-        result["report"] = bench_report(merchant, user, args.exposures, args.conversions, args.days)
-        print("report:", json.dumps(result["report"]))
-        if args.rollup_exposures:
+        result.update(
+            machine={"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+                     "load_average_at_start": os.getloadavg()},
+            database=settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            ran_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )  # fmt: skip
+        if "assignment" in parts:
+            result["assignment"] = bench_assignment(merchant)
+            print("assignment:", json.dumps(result["assignment"]))
+        if "report" in parts:
+            result["report"] = bench_report(
+                merchant, user, args.exposures, args.conversions, args.days
+            )
+            print("report:", json.dumps(result["report"]))
+        if "rollup" in parts and args.rollup_exposures:
             result["rollup"] = bench_rollup(merchant, args.rollup_exposures)
             print("rollup:", json.dumps(result["rollup"]))
     finally:

@@ -12,8 +12,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, FloatField, OuterRef, Prefetch, Subquery, Sum, Value
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Max, Min, Prefetch
 from django.utils import timezone
 
 from merchandising.catalog.models import Product
@@ -568,6 +567,19 @@ def exposure_record_and_variant(
     return variant
 
 
+def experiment_visitor_assign(
+    *, experiment: Experiment, visitor_id: str, when: datetime | None = None, record: bool = True
+) -> Variant | None:
+    """The visitor's variant of this experiment (whatever its status), recording the exposure at
+    `when` (default now) unless record=False. For simulators and back-fills that know the
+    experiment; storefront code uses `exposure_record_and_variant`."""
+    visitor_id = assignment.validate_visitor_id(visitor_id)
+    variant = _assign(experiment, visitor_id)
+    if variant is not None and record:
+        exposures_record(experiment=experiment, pairs=[(visitor_id, variant)], when=when)
+    return variant
+
+
 def variant_copy(variant: Variant, product: Product):
     """The variant's text for this product, or None (serve the live copy)."""
     pid = str(product.pk)
@@ -639,56 +651,72 @@ def experiment_rollup(
     A day's cohort (visitors first exposed that day) can gain conversions until the attribution
     window has passed, so only days from (now - window - 1 day) are recomputed, or all with
     full=True. Events come from tracking: Event(merchant, type view|click|add_to_cart|purchase|
-    impression, visitor_id, sku, ts, value). Copy tests count events on the experiment's
-    products; placement tests count any purchase. Idempotent: rows are upserted by
-    (experiment, variant, day). Returns the number of rows written."""
+    impression, visitor_id, sku, ts, value, placement). Copy tests count events on the
+    experiment's products; placement tests count any purchase and add-to-cart, and clicks on
+    this placement. Idempotent: the recomputed days' rows are replaced.
+
+    Works one exposure day at a time with two range scans (that day's exposures, and the
+    merchant's relevant events from that day to the end of the window) joined in memory by
+    visitor id: linear in rows, unlike a correlated subquery per exposure.
+    Returns the number of rows written."""
     Event = _event_model()
     now = now or timezone.now()
     experiment_drafts_check(experiment=experiment)
     window = timedelta(hours=experiment.attribution_window_hours)
+    tz = timezone.get_current_timezone()
     exposures = Exposure.objects.filter(experiment=experiment)
+    since = None
     if not full and experiment.rolled_up_at is not None:
         since = timezone.localdate(now - window) - timedelta(days=1)
-        exposures = exposures.filter(first_seen__date__gte=since)
-    else:
-        since = None
+    bounds = exposures.aggregate(first=Min("first_seen"), last=Max("first_seen"))
     events = Event.objects.filter(
-        merchant_id=experiment.merchant_id,
-        visitor_id=OuterRef("visitor_id"),
-        ts__gte=OuterRef("first_seen"),
-        ts__lt=OuterRef("first_seen") + Value(window),
+        merchant_id=experiment.merchant_id, type__in=("purchase", "add_to_cart", "click")
     )
     if experiment.kind == Experiment.Kind.COPY:
-        events = events.filter(sku__in=Subquery(experiment.products.values("sku")))
-    purchases = events.filter(type="purchase")
-    clicks = events.filter(type="click")
-    if experiment.kind == Experiment.Kind.PLACEMENT:
-        # clicks on this placement's recommendations (the widget reports the placement key)
-        clicks = clicks.filter(placement=experiment.placement.key)
-    revenue = (
-        purchases.order_by()
-        .values("visitor_id")
-        .annotate(s=Sum(Cast("value", FloatField())))
-        .values("s")[:1]
+        events = events.filter(sku__in=list(experiment.products.values_list("sku", flat=True)))
+    placement_key = (
+        experiment.placement.key if experiment.kind == Experiment.Kind.PLACEMENT else None
     )
-    rows = exposures.annotate(
-        bought=Exists(purchases),
-        carted=Exists(events.filter(type="add_to_cart")),
-        clicked=Exists(clicks),
-        revenue=Coalesce(
-            Subquery(revenue, output_field=FloatField()), Value(0.0), output_field=FloatField()
-        ),
-    ).values_list("variant_id", "first_seen", "bought", "carted", "clicked", "revenue")
-    agg: dict[tuple[int, date], list] = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0.0])
-    tz = timezone.get_current_timezone()
-    for variant_id, first_seen, bought, carted, clicked, value in rows.iterator(chunk_size=5000):
-        a = agg[(variant_id, first_seen.astimezone(tz).date())]
-        a[0] += 1
-        a[1] += bool(bought)
-        a[2] += bool(carted)
-        a[3] += bool(clicked)
-        a[4] += value or 0.0
-        a[5] += (value or 0.0) ** 2
+    agg: dict[tuple[int, date], list] = {}
+    if bounds["first"] is not None:
+        day = bounds["first"].astimezone(tz).date()
+        if since is not None:
+            day = max(day, since)
+        last_day = bounds["last"].astimezone(tz).date()
+        while day <= last_day:
+            start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+            stop = start + timedelta(days=1)
+            cohort = list(
+                exposures.filter(first_seen__gte=start, first_seen__lt=stop).values_list(
+                    "visitor_id", "variant_id", "first_seen"
+                )
+            )
+            if cohort:
+                seen_at = {vid: first for vid, _, first in cohort}
+                by_visitor: dict[str, list] = defaultdict(list)
+                rows = events.filter(ts__gte=start, ts__lt=stop + window).values_list(
+                    "visitor_id", "type", "ts", "value", "placement"
+                )
+                for vid, etype, ts, value, placement in rows.iterator(chunk_size=5000):
+                    first = seen_at.get(vid)
+                    if first is not None and first <= ts < first + window:
+                        by_visitor[vid].append((etype, value, placement))
+                for vid, variant_id, _first in cohort:
+                    a = agg.setdefault((variant_id, day), [0, 0, 0, 0, 0.0, 0.0])
+                    a[0] += 1
+                    evs = by_visitor.get(vid)
+                    if not evs:
+                        continue
+                    revenue = sum(float(v or 0) for t, v, _ in evs if t == "purchase")
+                    a[1] += any(t == "purchase" for t, _, _ in evs)
+                    a[2] += any(t == "add_to_cart" for t, _, _ in evs)
+                    a[3] += any(
+                        t == "click" and (placement_key is None or p == placement_key)
+                        for t, _, p in evs
+                    )
+                    a[4] += revenue
+                    a[5] += revenue * revenue
+            day += timedelta(days=1)
     with transaction.atomic():
         stale = VariantDay.objects.filter(experiment=experiment)
         if since is not None:
