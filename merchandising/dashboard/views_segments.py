@@ -171,7 +171,10 @@ class VisitorView(Page):
             return redirect(
                 "dashboard:visitor", merchant_slug=request.merchant.slug, visitor_id=visitor
             )
-        return super().get(request, *args, **kwargs)
+        response = super().get(request, *args, **kwargs)
+        if not (response.context_data["profile"] or response.context_data["events"]):
+            response.status_code = 404  # nothing stored: the page says so, with a 404
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -219,7 +222,9 @@ class VisitorEraseView(MerchantPageMixin, View):
         result = services.visitor_erase(
             merchant=request.merchant, visitor_id=visitor_id, user=request.user, via="dashboard"
         )
-        (messages.success if result["found"] else messages.info)(request, result["message"])
+        if not result["found"]:
+            raise Http404(result["message"])  # a clear no-op: nothing was stored
+        messages.success(request, result["message"])
         return _segments_url(request)
 
 

@@ -98,12 +98,14 @@ class VisitorAPI(MerchantAPIView):
         segments = selectors.visitor_segments(request.merchant, visitor_id)
         return Response(VisitorProfileSerializer(profile, context={"segments": segments}).data)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses={200: dict, 404: dict})
     def delete(self, request, visitor_id: str):
         result = services.visitor_erase(
             merchant=request.merchant, visitor_id=visitor_id, user=request.user, via="api"
         )
-        return Response(result)
+        # An unknown visitor is a no-op that says so (404: nothing by that id here).
+        code = status.HTTP_200_OK if result["found"] else status.HTTP_404_NOT_FOUND
+        return Response(result, status=code)
 
 
 class PrivacyAPI(MerchantAPIView):
