@@ -87,8 +87,9 @@ def cumulative_rate_chart(
     first = next(iter(series.values()))
     for i in sorted({0, days - 1, (days - 1) // 2}):
         if i < len(first):
+            anchor = "start" if i == 0 else "end" if i == days - 1 else "middle"
             body.append(
-                f'<text x="{sx(i):.1f}" y="{height - 10}" text-anchor="middle" {FONT}>{escape(first[i]["day"])}</text>'
+                f'<text x="{sx(i):.1f}" y="{height - 10}" text-anchor="{anchor}" {FONT}>{escape(first[i]["day"])}</text>'
             )
     for k, name in enumerate(names):
         pts = [(sx(i), sy(p["rate"])) for i, p in enumerate(series[name]) if p["rate"] is not None]
@@ -129,7 +130,7 @@ def uplift_interval_chart(
     body = [
         f'<line x1="{sx(0):.1f}" x2="{sx(0):.1f}" y1="10" y2="{height - 24}" stroke="#98a2b3" stroke-dasharray="4 3"/>'
     ]
-    for t in _nice_ticks(lo, hi):
+    for t in _nice_ticks(lo, hi, 8):
         body.append(
             f'<text x="{sx(t):.1f}" y="{height - 8}" text-anchor="middle" {FONT}>{100 * t:+.3g}</text>'
         )

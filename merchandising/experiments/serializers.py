@@ -17,6 +17,8 @@ class VariantSerializer(serializers.ModelSerializer):
 
 class ExperimentSerializer(serializers.ModelSerializer):
     variants = VariantSerializer(many=True, read_only=True)
+    # plain strings in the schema: "kind" enums of other apps would collide in the OpenAPI names
+    kind = serializers.CharField(read_only=True, help_text="copy | placement")
     placement = serializers.SlugRelatedField(slug_field="key", read_only=True)
     products = serializers.SlugRelatedField(slug_field="sku", many=True, read_only=True)
 
@@ -40,7 +42,7 @@ class VariantWriteSerializer(serializers.Serializer):
 class ExperimentCreateSerializer(serializers.Serializer):
     key = serializers.CharField(max_length=60)
     name = serializers.CharField(max_length=200)
-    kind = serializers.ChoiceField(choices=Experiment.Kind.choices)
+    kind = serializers.CharField(max_length=16, help_text="copy | placement")
     hypothesis = serializers.CharField(required=False, allow_blank=True, default="")
     field = serializers.ChoiceField(
         choices=[(f, f) for f in COPY_FIELDS], required=False, allow_blank=True, default=""
@@ -60,6 +62,11 @@ class ExperimentCreateSerializer(serializers.Serializer):
     sequential = serializers.BooleanField(default=True)
     guardrails = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     variants = VariantWriteSerializer(many=True)
+
+    def validate_kind(self, value: str) -> str:
+        if value not in Experiment.Kind.values:
+            raise serializers.ValidationError(f"One of {', '.join(Experiment.Kind.values)}.")
+        return value
 
 
 class ExperimentUpdateSerializer(serializers.Serializer):
