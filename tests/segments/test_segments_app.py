@@ -193,3 +193,26 @@ def test_event_retention_purges_old_events(shop, traffic, api):
     assert client.get("/api/v1/privacy").json() == {"event_retention_days": 30}
     assert events_purge_expired(merchant=shop.merchant) > 0  # the simulated January is long gone
     assert not Event.objects.filter(merchant=shop.merchant).exists()
+
+
+def test_training_the_recommender_refinds_segments_with_its_representations(
+    shop, load_traffic, django_capture_on_commit_callbacks
+):
+    from merchandising.jobs.models import Job
+    from recsys.segments.models import SegmentRun, VisitorProfile
+    from recsys.services import recommender_train
+
+    load_traffic(shop.merchant, visitors=120, days=20)
+    with django_capture_on_commit_callbacks(execute=True):
+        version = recommender_train(
+            merchant=shop.merchant,
+            config={"epochs": 3, "no_components": 8},
+            evaluate_holdout=False,
+        )
+    job = Job.objects.get(merchant=shop.merchant, kind="segments")
+    assert job.status == "succeeded", job.error
+    run = SegmentRun.objects.get(merchant=shop.merchant)
+    assert run.model_version == version.version
+    assert any(name.startswith("lightfm_") for name in run.features)
+    profile = VisitorProfile.objects.filter(merchant=shop.merchant, embedding__isnull=False).first()
+    assert profile is not None and len(profile.embedding) == 8
