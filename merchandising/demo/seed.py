@@ -222,7 +222,14 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("traffic", seed_traffic),
     ("recommender", seed_recommender),
     ("copy", seed_copy_generation),
+    ("experiments", lambda context: _experiments(context)),
 ]
+
+
+def _experiments(context: DemoContext) -> None:
+    from .experiments_demo import seed_experiments
+
+    seed_experiments(context)
 
 
 def seed_all(*, say: Callable[[str], None] = print, skip: tuple[str, ...] = ()) -> DemoContext:
