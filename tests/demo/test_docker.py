@@ -20,6 +20,7 @@ def test_compose_has_every_service(compose):
         "postgres",
         "redis",
         "migrate",
+        "beat",
         "web",
         "worker",
         "gpu-worker",
