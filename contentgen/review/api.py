@@ -138,6 +138,30 @@ class DraftRejectAPI(ReviewAPIView):
         return Response(DecisionSerializer(decision).data)
 
 
+class ExperimentArmSerializer(ApproveSerializer):
+    key = serializers.CharField(required=False, allow_blank=True, max_length=60, default="")
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+
+
+class DraftExperimentAPI(ReviewAPIView):
+    """Approve a draft as variant B of a new copy experiment (not started) instead of publishing."""
+
+    serializer_class = ExperimentArmSerializer
+
+    @extend_schema(request=ExperimentArmSerializer, responses={200: DecisionSerializer, 409: None})
+    def post(self, request, draft_id: int):
+        draft = selectors.draft_get(request.merchant, draft_id)
+        data = ExperimentArmSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            decision = services.draft_approve_as_experiment(
+                draft=draft, user=request.user, **data.validated_data
+            )
+        except services.DraftAlreadyDecided as exc:
+            return conflict(exc)
+        return Response(DecisionSerializer(decision).data)
+
+
 class DraftBulkAPI(ReviewAPIView):
     serializer_class = BulkSerializer
 

@@ -21,6 +21,11 @@ urlpatterns = [
         api.DraftRejectAPI.as_view(),
         name="api-review-reject",
     ),
+    path(
+        "review/drafts/<int:draft_id>/experiment",
+        api.DraftExperimentAPI.as_view(),
+        name="api-review-experiment",
+    ),
     path("review/decisions", api.DecisionListAPI.as_view(), name="api-review-decisions"),
     path(
         "review/products/<str:sku>/history",

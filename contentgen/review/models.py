@@ -32,6 +32,7 @@ class ReviewDecision(models.Model):
         EDIT_APPROVE = "edit_approve", "Edited and approved"
         REJECT = "reject", "Rejected"
         REVERT = "revert", "Reverted live copy"
+        EXPERIMENT = "experiment", "Approved as an experiment arm"
 
     merchant = models.ForeignKey(
         "accounts.Merchant", on_delete=models.CASCADE, related_name="review_decisions"
@@ -74,6 +75,14 @@ class ReviewDecision(models.Model):
     )
     revision = models.ForeignKey(
         "catalog.CopyRevision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    experiment = models.ForeignKey(
+        "experiments.Experiment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The A/B test this draft became an arm of (instead of going live).",
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

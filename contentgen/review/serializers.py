@@ -48,6 +48,7 @@ class DraftSerializer(serializers.ModelSerializer):
 class DecisionSerializer(serializers.ModelSerializer):
     draft_id = serializers.IntegerField(allow_null=True)
     revision_id = serializers.IntegerField(allow_null=True)
+    experiment_id = serializers.IntegerField(allow_null=True)
     draft_text = serializers.JSONField()
     text = serializers.JSONField()
     before = serializers.JSONField()
@@ -66,6 +67,7 @@ class DecisionSerializer(serializers.ModelSerializer):
             "segment",
             "draft_id",
             "revision_id",
+            "experiment_id",
             "reason",
             "note",
             "edited",

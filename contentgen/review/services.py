@@ -11,6 +11,7 @@ published into the live copy that every shopper sees; segment serving reads appr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -354,6 +355,92 @@ def drafts_bulk_reject(*, merchant, draft_ids, user, reason: str, note: str = ""
     return _bulk(
         merchant, draft_ids, lambda d: draft_reject(draft=d, user=user, reason=reason, note=note)
     )
+
+
+def _experiment_key(draft: CopyDraft) -> str:
+    sku = re.sub(r"[^a-z0-9]+", "-", draft.sku.lower()).strip("-") or "product"
+    return f"copy-{sku[:30]}-{draft.field.replace('_', '-')}-{draft.pk}"[:60]
+
+
+def draft_approve_as_experiment(
+    *,
+    draft: CopyDraft,
+    user,
+    key: str = "",
+    name: str = "",
+    note: str = "",
+    approve_anyway: bool = False,
+) -> ReviewDecision:
+    """Approve a draft as the challenger of an A/B test instead of publishing it: a copy
+    experiment (status draft, not started) on the draft's product and field, with the live copy
+    as control A and the draft as variant B. Shipping the winner later publishes through
+    live_copy_publish. The other variants of the field stay pending."""
+    from merchandising.experiments.services import experiment_create
+
+    note = (note or "").strip()[:MAX_NOTE]
+    with transaction.atomic():
+        locked = _lock_pending(draft)
+        if locked.segment:
+            raise ValidationError(
+                "Drafts written for a segment cannot be tested as experiment arms."
+            )
+        product = _product_for_publish(locked)
+        flags = list(locked.flags or [])
+        overrode = _check_hard(flags, approve_anyway=approve_anyway, note=note)
+        value = catalog_services.copy_value_clean(
+            locked.field, specs.live_value(locked.kind, locked.text)
+        )
+        key = (key or "").strip() or _experiment_key(locked)
+        experiment = experiment_create(
+            merchant=locked.merchant,
+            key=key,
+            name=(name or "").strip()[:200]
+            or f"{product.sku} {locked.field}: live copy vs draft {locked.pk}",
+            kind="copy",
+            field=locked.field,
+            products=[product],
+            hypothesis=note,
+            variants=[
+                {"name": "A (live copy)", "weight": 0.5, "is_control": True, "payload": {}},
+                {
+                    "name": f"B (draft {locked.pk})",
+                    "weight": 0.5,
+                    "payload": {
+                        "copy": {str(product.pk): value},
+                        "drafts": {str(product.pk): locked.pk},
+                    },
+                },
+            ],
+            user=_db_user(user),
+        )
+        CopyDraft.objects.filter(pk=locked.pk).update(
+            status=Status.APPROVED, updated_at=timezone.now()
+        )
+        locked.status = Status.APPROVED
+        before = _current_live(product, locked.field)
+        decision = ReviewDecision(
+            merchant_id=locked.merchant_id,
+            draft=locked,
+            product=product,
+            sku=product.sku,
+            kind=locked.kind,
+            field=locked.field,
+            action=Action.EXPERIMENT,
+            note=note or f"Experiment {experiment.key}",
+            draft_text=locked.text,
+            text=locked.text,
+            before=before,
+            after=before,
+            flags=flags,
+            approved_anyway=overrode,
+            stale=locked.is_stale,
+            experiment=experiment,
+            user=_db_user(user),
+            actor=actor_name(user),
+        )
+        decision.full_clean(exclude=["draft", "product", "revision", "user", "experiment"])
+        decision.save()
+        return decision
 
 
 def copy_revert(*, product: Product, revision_id: int, user, note: str = "") -> ReviewDecision:

@@ -44,7 +44,7 @@ def queue_filters(params) -> dict:
 
 class ReviewQueueView(Page):
     template_name = "dashboard/review/queue.html"
-    nav = "content"
+    nav = "review"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -113,6 +113,20 @@ class DecisionView(MerchantPageMixin, View):
             elif action == "reject":
                 decision = services.draft_reject(
                     draft=draft, user=request.user, reason=data.get("reason", ""), note=note
+                )
+            elif action == "experiment":
+                decision = services.draft_approve_as_experiment(
+                    draft=draft, user=request.user, note=note, approve_anyway=anyway
+                )
+                messages.success(
+                    request,
+                    f"{decision.sku} {decision.field}: draft {draft.pk} is variant B of the "
+                    f"new experiment {decision.experiment.key}; start it on its page.",
+                )
+                return redirect(
+                    "dashboard:experiment",
+                    merchant_slug=request.merchant.slug,
+                    experiment_id=decision.experiment_id,
                 )
             else:
                 raise Http404("Unknown action.")
@@ -186,7 +200,7 @@ class BulkDecisionView(MerchantPageMixin, View):
 
 class DecisionLogView(Page):
     template_name = "dashboard/review/log.html"
-    nav = "content"
+    nav = "review"
     csv = False
 
     def decisions(self):
@@ -230,7 +244,7 @@ class ProductCopyView(Page):
     """One product's copy: live fields, every revision with the decision behind it, revert."""
 
     template_name = "dashboard/review/product.html"
-    nav = "content"
+    nav = "review"
 
     def product(self) -> Product:
         try:
@@ -292,7 +306,7 @@ class ProductRevertView(MerchantPageMixin, View):
 
 class RejectionReportView(Page):
     template_name = "dashboard/review/report.html"
-    nav = "content"
+    nav = "review"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -322,6 +336,6 @@ review_urls = [
             DecisionView.as_view(action=action),
             name=f"review-{action}",
         )
-        for action in ("approve", "edit", "reject")
+        for action in ("approve", "edit", "reject", "experiment")
     ],
 ]

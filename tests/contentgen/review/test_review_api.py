@@ -204,3 +204,19 @@ def test_storefront_serves_only_live_copy(api, shop, products):
     services.draft_approve(draft=approved_list, user=shop.reviewer)
     served = storefront.get(url).json()["copy"]["ad_headlines"]
     assert served == GOOD_HEADLINES and isinstance(served, list)
+
+
+def test_experiment_arm_through_the_api_and_editors_cannot(client, api, shop, products):
+    draft = make_draft(products[0], "seo_title", GOOD_SEO_TITLE)
+    as_user(client, shop.editor)
+    denied = client.post(
+        f"/api/v1/review/drafts/{draft.pk}/experiment", {}, content_type="application/json"
+    )
+    assert denied.status_code == 403
+    response = api.as_key(shop.secret_key).post(
+        f"/api/v1/review/drafts/{draft.pk}/experiment", {"key": "seo-title-test"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["action"] == "experiment" and response.json()["experiment_id"]
+    again = api.post(f"/api/v1/review/drafts/{draft.pk}/experiment", {}, format="json")
+    assert again.status_code == 409

@@ -159,3 +159,15 @@ def test_revert_from_the_history_page(client, shop, products):
     assert "earlier text is live again" in response.content.decode()
     assert LiveCopy.objects.get(product=product, field="seo_title").value == GOOD_SEO_TITLE
     assert ReviewDecision.objects.filter(action="revert", product=product).count() == 1
+
+
+def test_test_in_an_experiment_from_the_queue(client, shop, products):
+    draft = make_draft(products[0], "seo_title", GOOD_SEO_TITLE)
+    login(client, shop.reviewer)
+    assert "Test in an experiment" in client.get(url(shop, "review")).content.decode()
+    response = client.post(url(shop, "review-experiment", draft.pk), follow=True)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "is variant B of the new experiment" in page
+    assert ReviewDecision.objects.get(draft=draft).action == "experiment"
+    assert not LiveCopy.objects.filter(product=products[0], field="seo_title").exists()

@@ -301,3 +301,30 @@ def test_audit_log_csv_has_every_decision_and_defuses_formulas(shop, products):
     assert [r["action"] for r in rows] == ["approve", "reject"]
     assert rows[0]["who"] == shop.owner.username and rows[0]["after"] == "\n".join(GOOD_HEADLINES)
     assert rows[1]["note"].startswith("'=")
+
+
+def test_approve_as_experiment_arm_creates_a_copy_test_and_publishes_nothing(shop, products):
+    from merchandising.experiments.models import Experiment
+    from merchandising.experiments.services import experiment_ship, experiment_start
+
+    product = products[0]
+    draft = make_draft(product, "description", GOOD_DESCRIPTION)
+    sibling = make_draft(product, "description", GOOD_DESCRIPTION + " Enjoy.", variant=1)
+    live_before = live(product, "description")
+
+    decision = services.draft_approve_as_experiment(draft=draft, user=shop.reviewer)
+
+    experiment = decision.experiment
+    assert decision.action == "experiment" and experiment.status == Experiment.Status.DRAFT
+    assert (experiment.kind, experiment.field) == ("copy", "description")
+    control, challenger = experiment.variants.order_by("position")
+    assert control.is_control and control.payload["copy"] == {}
+    assert challenger.payload["copy"] == {str(product.pk): GOOD_DESCRIPTION}
+    assert live(product, "description") == live_before  # nothing is live yet
+    sibling.refresh_from_db()
+    assert sibling.status == "pending"  # other variants may still be tested or approved
+    assert selectors.approved_examples(shop.merchant) == []  # not a final approval
+    # shipping B later publishes the draft through the one publish path
+    experiment_start(experiment=experiment)
+    experiment_ship(experiment=experiment, variant_name=challenger.name, user=shop.owner)
+    assert live(product, "description") == GOOD_DESCRIPTION
