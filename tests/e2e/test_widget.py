@@ -99,6 +99,22 @@ def test_widget_renders_text_safely_and_reports_impressions_and_clicks(
         "placement": "home",
     }
 
+    # The events API stored them, tied to the answer's request id (what the report counts).
+    from merchandising.tracking.models import Event
+
+    def stored():
+        return sorted(
+            Event.objects.filter(merchant=widget_shop.merchant, request_id=request_id).values_list(
+                "type", flat=True
+            )
+        )
+
+    for _ in range(50):
+        if stored() == ["click", "impression", "impression", "impression"]:
+            break
+        page.wait_for_timeout(200)
+    assert stored() == ["click", "impression", "impression", "impression"]
+
     # The link leads to the product page, which shows the "similar" placement for that product.
     page.wait_for_url(f"**/storefront-demo/{slug}/?sku={sku}")
     similar = page.locator('[data-merchlab-placement="product_similar"]')
