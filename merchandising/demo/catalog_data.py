@@ -3,16 +3,16 @@
 Pure module (no Django import) so the seed command, tests and benchmarks can all use it.
 
 Every product is generated from ``random.Random(f"{seed}:{index}")`` alone, so product ``i``
-is the same whatever the catalog size: the first 300 rows of a 50,000-row benchmark file are
+is the same whatever the catalog size: the first 360 rows of a 50,000-row benchmark file are
 the demo catalog itself. Leaf categories are dealt round-robin, so every size is balanced.
 
-Images are small SVG placeholder tiles (the category's initials on the product's colour). By
-default ``image_url`` is ``{DEFAULT_IMAGE_BASE}/<leaf code>-<colour>.svg``: a path under the app's
-own static files (``/static/demo/products/``), made absolute because the catalog importer accepts
-only http(s) URLs; ``placeholder_images()`` returns every such file's SVG text so the seeding code
-can write them there. No outside host is ever named. ``images="data"`` gives self-contained SVG
-``data:`` URIs instead (for code that does not go through the importer) and ``images="none"``
-leaves the field empty (smaller benchmark files).
+Images are small SVG placeholder tiles (the category's initials on the product's colour) that
+the app serves itself at ``/demo/images/<leaf code>-<colour>.svg`` (``placeholder_images()``
+holds every file's SVG text). ``image_url`` is that path made absolute (``DEFAULT_IMAGE_BASE``, or
+the ``images=`` base URL the seeding code passes for its own address), because the catalog importer
+accepts only http(s) URLs. No outside host is ever named. ``images="data"`` gives self-contained
+SVG ``data:`` URIs instead (for code that does not go through the importer) and
+``images="none"`` leaves the field empty (smaller benchmark files).
 
 About one product in five is deliberately *thin* (no description, or a bare one-line spec, and
 no SEO fields): those are the ones where generated copy shows its value in the demo.
@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-#: Where the placeholder images live: the app's static files on the demo's default address.
-DEFAULT_IMAGE_BASE = "http://127.0.0.1:8000/static/demo/products"
+#: Where the placeholder images live: the app's own image view on the demo's default address.
+DEFAULT_IMAGE_BASE = "http://127.0.0.1:8000/demo/images"
 
 SEO_TITLE_MAX = 60
 SEO_DESCRIPTION_MAX = 155
@@ -665,7 +665,7 @@ def _placeholder_svg(leaf: Leaf, color: str) -> str:
 def placeholder_images() -> dict[str, str]:
     """Every placeholder image the catalog can name: file name -> SVG text.
 
-    Write them to a static folder served at ``/static/demo/products/`` (``DEFAULT_IMAGE_BASE``).
+    The app serves them at ``/demo/images/<name>`` (``DEFAULT_IMAGE_BASE``).
     """
     out = {}
     for leaf in TAXONOMY:
