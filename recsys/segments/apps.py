@@ -1,3 +1,5 @@
+import logging
+
 from django.apps import AppConfig
 from django.db.models.signals import post_save
 
@@ -30,6 +32,9 @@ def _after_training(sender, instance, created, **kwargs):
     def submit():
         from .services import segments_discover_submit
 
-        segments_discover_submit(merchant=merchant)
+        try:
+            segments_discover_submit(merchant=merchant)
+        except Exception:  # queueing segments must never break a training
+            logging.getLogger(__name__).exception("could not queue segments for %s", merchant)
 
     transaction.on_commit(submit)
