@@ -231,7 +231,11 @@ class ItemFeatureConfig:
 
 @dataclass
 class UserFeatureConfig:
-    identity: float = 1.0
+    """Total weight per visitor feature group. The identity dominates (3.0 vs at most 2.0 for
+    the rest): a visitor's own history says more than their device or country, which matter
+    most for visitors the model has not seen (tuned on MovieLens 100K, README)."""
+
+    identity: float = 3.0
     country: float = 0.5
     device: float = 0.25
     segments: float = 0.5
