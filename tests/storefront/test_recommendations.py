@@ -192,3 +192,34 @@ def test_placement_settings_are_validated(shop):
     with pytest.raises(ValidationError) as e:
         services.placement_create(merchant=shop.merchant, key="f", name="F", strategy="fixed")
     assert "fixed_skus" in e.value.message_dict
+
+
+def test_a_running_placement_experiment_decides_the_visitors_settings(api, shop, catalog):
+    from merchandising.experiments import services as experiments
+    from merchandising.experiments.models import Exposure
+
+    placement = Placement.objects.get(merchant=shop.merchant, key="home")
+    experiment = experiments.experiment_create(
+        merchant=shop.merchant,
+        key="home-newest",
+        name="Newest on home",
+        kind="placement",
+        placement=placement,
+        variants=[
+            {"name": "A", "weight": 0.5, "is_control": True, "payload": {}},
+            {"name": "B", "weight": 0.5, "payload": {"strategy": "newest", "diversity": {}}},
+        ],
+    )
+    body = get(api, shop.publishable_key, placement="home", visitor_id="v-exp").json()
+    assert body["variant"] is None  # a draft experiment changes nothing
+    experiments.experiment_start(experiment=experiment)
+    seen = {}
+    for n in range(30):
+        body = get(api, shop.publishable_key, placement="home", visitor_id=f"v-{n}").json()
+        seen.setdefault(body["variant"], []).append(body)
+        again = get(api, shop.publishable_key, placement="home", visitor_id=f"v-{n}").json()
+        assert again["variant"] == body["variant"]  # a visitor keeps their variant
+    assert set(seen) == {"A", "B"}
+    assert all(b["strategy"] == "popularity" for b in seen["A"])
+    assert all(b["strategy"] == "newest" and b["items"][0]["sku"] == "MUG-1" for b in seen["B"])
+    assert Exposure.objects.filter(experiment=experiment).count() == 30
