@@ -200,6 +200,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "segments.purge_expired_events",
         "schedule": 3600.0,
     },
+    # A/B tests: recompute the daily roll-ups of running experiments (reports read only these).
+    "experiments-rollup-running": {
+        "task": "experiments.rollup_running",
+        "schedule": 600.0,
+        "options": {"queue": "default"},
+    },
 }
 
 # --- Copy generation ----------------------------------------------------------------------------
