@@ -114,3 +114,23 @@ def test_srm_warning_and_roles(client, shop, other_shop, products):
     client.force_login(other_shop.owner)
     assert client.get(f"/m/{shop.merchant.slug}/experiments/{exp.pk}/").status_code == 404
     assert client.get(f"/m/{other_shop.merchant.slug}/experiments/{exp.pk}/").status_code == 404
+
+
+def test_guardrail_warns_when_a_secondary_metric_gets_worse(shop, products):
+    from merchandising.experiments import services
+    from merchandising.experiments.selectors import experiment_report
+
+    exp = services.experiment_create(
+        merchant=shop.merchant, key="guard", name="Guard", kind="copy", field="description", products=products[:1],
+        guardrails=["add_to_cart_rate"],
+        variants=[{"name": "A", "weight": 0.5}, {"name": "B", "weight": 0.5, "payload": {"copy": {str(products[0].pk): "x"}}}],
+    )  # fmt: skip
+    a, b = exp.variants.order_by("position")
+    VariantDay.objects.bulk_create(
+        [
+            VariantDay(merchant=shop.merchant, experiment=exp, variant=a, day=date(2026, 1, 1), exposures=5000, converters=250, add_to_cart=1000),
+            VariantDay(merchant=shop.merchant, experiment=exp, variant=b, day=date(2026, 1, 1), exposures=5000, converters=260, add_to_cart=800),
+        ]
+    )  # fmt: skip
+    warnings = experiment_report(shop.merchant, exp)["warnings"]
+    assert any("Guardrail: Add-to-cart rate of B" in w for w in warnings)

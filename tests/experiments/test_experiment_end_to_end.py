@@ -8,7 +8,8 @@ from merchandising.experiments import services
 from merchandising.experiments.tasks import experiment_rollup_task
 
 pytestmark = pytest.mark.skipif(
-    not apps.is_installed("merchandising.tracking"), reason="the tracking app (events) is not installed yet"
+    not apps.is_installed("merchandising.tracking"),
+    reason="the tracking app (events) is not installed yet",
 )
 
 
@@ -24,12 +25,22 @@ def test_storefront_to_results(shop, products, api):
     events, served = [], {"A": 0, "B": 0}
     for i in range(300):
         vid = f"shopper-{i}"
-        text = store.get(f"/api/v1/storefront/products/{sku}", {"visitor_id": vid}).json()["copy"]["description"]
+        text = store.get(f"/api/v1/storefront/products/{sku}", {"visitor_id": vid}).json()["copy"][
+            "description"
+        ]
         arm = "B" if text == "Irresistible copy." else "A"
         served[arm] += 1
         events.append({"event_id": f"{vid}-view", "type": "view", "visitor_id": vid, "sku": sku})
         if (arm == "B" and i % 2 == 0) or (arm == "A" and i % 10 == 0):
-            events.append({"event_id": f"{vid}-buy", "type": "purchase", "visitor_id": vid, "sku": sku, "value": "49.90"})
+            events.append(
+                {
+                    "event_id": f"{vid}-buy",
+                    "type": "purchase",
+                    "visitor_id": vid,
+                    "sku": sku,
+                    "value": "49.90",
+                }
+            )
     resp = store.post("/api/v1/storefront/events", {"events": events}, format="json")
     assert resp.status_code == 200, resp.content
     experiment_rollup_task.delay(exp.pk)
@@ -52,8 +63,15 @@ def test_serving_costs_one_query_once_warm(shop, products, django_assert_num_que
         variants=[{"name": "A", "weight": 0.5}, {"name": "B", "weight": 0.5, "payload": {"copy": {str(products[0].pk): "x"}}}],
     )  # fmt: skip
     services.experiment_start(experiment=exp)
-    services.exposure_record_and_variant(merchant=shop.merchant, visitor_id="warm-up", product=products[0])
+    services.exposure_record_and_variant(
+        merchant=shop.merchant, visitor_id="warm-up", product=products[0]
+    )
     with django_assert_num_queries(1):  # the exposure INSERT ... ON CONFLICT DO NOTHING
-        variant = services.exposure_record_and_variant(merchant=shop.merchant, visitor_id="v-1", product=products[0])
+        variant = services.exposure_record_and_variant(
+            merchant=shop.merchant, visitor_id="v-1", product=products[0]
+        )
     assert variant.name in ("A", "B")
-    assert services.experiment_visitor_assign(experiment=exp, visitor_id="v-1", record=False).name == variant.name
+    assert (
+        services.experiment_visitor_assign(experiment=exp, visitor_id="v-1", record=False).name
+        == variant.name
+    )
