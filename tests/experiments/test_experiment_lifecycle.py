@@ -240,3 +240,18 @@ def test_withdrawn_copy_falls_back_to_live_and_warns(shop, products, api):
     }
     assert texts == {"A copper saucepan, number 0."}
     assert any("withdrawn" in w for w in experiment_report(shop.merchant, exp)["warnings"])
+
+
+def test_ship_a_placement_variant_makes_its_strategy_the_default(shop, placement, api):
+    exp = services.experiment_create(
+        merchant=shop.merchant, key="ship-placement", name="Ship placement", kind="placement", placement=placement,
+        variants=[{"name": "popular", "weight": 0.5}, {"name": "newest", "weight": 0.5, "payload": {"strategy": "newest"}}],
+    )  # fmt: skip
+    services.experiment_start(experiment=exp)
+    client = api.as_key(shop.secret_key)
+    resp = client.post(f"/api/v1/experiments/{exp.pk}/ship", {"variant": "newest"}, format="json")
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["status"] == "stopped" and resp.json()["winner"] == "newest"
+    placement.refresh_from_db()
+    assert placement.strategy == "newest"
+    assert client.post(f"/api/v1/experiments/{exp.pk}/start").status_code == 400
