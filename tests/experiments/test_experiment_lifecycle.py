@@ -255,3 +255,26 @@ def test_ship_a_placement_variant_makes_its_strategy_the_default(shop, placement
     placement.refresh_from_db()
     assert placement.strategy == "newest"
     assert client.post(f"/api/v1/experiments/{exp.pk}/start").status_code == 400
+
+
+def test_api_refuses_weight_change_and_frozen_fields_while_running(shop, products, api):
+    exp = copy_experiment(shop, products)
+    services.experiment_start(experiment=exp)
+    services.exposure_record_and_variant(
+        merchant=shop.merchant, visitor_id="someone", product=products[0]
+    )
+    client = api.as_key(shop.secret_key)
+    refused = client.post(
+        f"/api/v1/experiments/{exp.pk}/weights", {"weights": {"A": 0.2, "B": 0.8}}, format="json"
+    )
+    assert refused.status_code == 400 and "Restart" in refused.json()["detail"]
+    restarted = client.post(
+        f"/api/v1/experiments/{exp.pk}/weights",
+        {"weights": {"A": 0.2, "B": 0.8}, "restart": True},
+        format="json",
+    )
+    assert restarted.status_code == 200 and "discarded" in restarted.json()["warning"]
+    frozen = client.patch(f"/api/v1/experiments/{exp.pk}", {"traffic_share": 0.5}, format="json")
+    assert frozen.status_code == 400
+    renamed = client.patch(f"/api/v1/experiments/{exp.pk}", {"name": "Renamed"}, format="json")
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Renamed"
