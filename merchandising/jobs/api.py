@@ -19,7 +19,7 @@ class JobListAPI(MerchantGenericAPIView):
     serializer_class = JobSerializer
     pagination_class = JobCursor
 
-    @extend_schema(operation_id="jobs_list")
+    @extend_schema(operation_id="jobs_list", responses=JobSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(
             selectors.jobs_list(request.merchant, kind=request.query_params.get("kind"))
