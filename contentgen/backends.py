@@ -109,8 +109,12 @@ class _SeededSampler:
     Case of Neural Text Degeneration", arXiv:1904.09751) and a repetition
     penalty on *generated* tokens only (Keskar et al. 2019, CTRL,
     arXiv:1909.05858; the prompt's facts are not penalised so the model may
-    repeat them). Returns logits that are -inf everywhere except the chosen
-    token, and ``generate`` runs greedy, so the choice is ours.
+    repeat them), all vectorised over the batch. The draw uses the Gumbel-max
+    trick (argmax of logits plus Gumbel noise samples from their softmax; Gumbel
+    1954, see Maddison et al. 2014, arXiv:1411.0030) with each row's noise from
+    its own seeded generator, so a row's text does not depend on its batch.
+    Returns logits that are -inf everywhere except the chosen token, and
+    ``generate`` runs greedy, so the choice is ours.
     """
 
     def __init__(
@@ -128,33 +132,38 @@ class _SeededSampler:
             gen = torch.Generator(device=device)
             gen.manual_seed(int(seed) % (2**63 - 1))
             self.generators.append(gen)
+        self.device = device
         self.prompt_len = prompt_len
         self.temperature = max(float(temperature), 1e-5)
         self.top_p = float(top_p)
         self.repetition_penalty = float(repetition_penalty)
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        scores = scores.float()
-        out = torch.full_like(scores, float("-inf"))
+        logits = scores.float()
         generated = input_ids[:, self.prompt_len :]
-        for i, gen in enumerate(self.generators):
-            logits = scores[i].clone()
-            if self.repetition_penalty != 1.0 and generated.shape[1]:
-                seen = generated[i].unique()
-                vals = logits[seen]
-                logits[seen] = torch.where(
-                    vals > 0, vals / self.repetition_penalty, vals * self.repetition_penalty
-                )
-            probs = torch.softmax(logits / self.temperature, dim=-1)
-            if self.top_p < 1.0:
-                sorted_probs, order = probs.sort(descending=True)
-                cumulative = sorted_probs.cumsum(-1)
-                drop = cumulative - sorted_probs > self.top_p
-                sorted_probs[drop] = 0.0
-                probs = torch.zeros_like(probs).scatter(0, order, sorted_probs)
-            token = torch.multinomial(probs, 1, generator=gen)
-            out[i, token] = 0.0
-        return out
+        if self.repetition_penalty != 1.0 and generated.shape[1]:
+            seen = logits.gather(1, generated)
+            seen = torch.where(
+                seen > 0, seen / self.repetition_penalty, seen * self.repetition_penalty
+            )
+            logits = logits.scatter(1, generated, seen)
+        logits = logits / self.temperature
+        if self.top_p < 1.0:
+            sorted_logits, order = logits.sort(dim=-1, descending=True)
+            probs = sorted_logits.softmax(dim=-1)
+            drop = probs.cumsum(dim=-1) - probs > self.top_p
+            sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+            logits = torch.full_like(logits, float("-inf")).scatter(1, order, sorted_logits)
+        vocab = logits.shape[1]
+        uniform = torch.stack(
+            [
+                torch.rand(vocab, generator=g, device=self.device)
+                for g in self.generators[: logits.shape[0]]
+            ]
+        )
+        gumbel = -torch.log(-torch.log(uniform.clamp_(1e-10, 1.0 - 1e-7)))
+        choice = (logits + gumbel).argmax(dim=-1, keepdim=True)
+        return torch.full_like(scores, float("-inf")).scatter(1, choice, 0.0)
 
 
 class Backend:
