@@ -83,7 +83,11 @@ def placement_report(merchant, *, days: int = 7) -> list[dict]:
     rows: dict[str, dict] = {}
     for p in placements_list(merchant):
         rows[p.key] = {"key": p.key, "name": p.name, "placement_id": p.pk}
-    qs = _attributed_events(merchant, days=days).values("slot", "type").annotate(n=Count("id"), revenue=Sum("value"))
+    qs = (
+        _attributed_events(merchant, days=days)
+        .values("slot", "type")
+        .annotate(n=Count("id"), revenue=Sum("value"))
+    )
     for r in qs:
         key = r["slot"] or "(unknown)"
         row = rows.setdefault(key, {"key": key, "name": "", "placement_id": None})
@@ -108,7 +112,9 @@ def placement_report(merchant, *, days: int = 7) -> list[dict]:
     return sorted(out, key=lambda r: (-r["impressions"], r["key"]))
 
 
-def placement_top_items(merchant, *, days: int = 7, per_placement: int = 10) -> dict[str, list[dict]]:
+def placement_top_items(
+    merchant, *, days: int = 7, per_placement: int = 10
+) -> dict[str, list[dict]]:
     """Per placement, its most clicked products (then most shown) with impressions, clicks, CTR
     and purchases attributed by request id."""
     from django.db.models import Count
@@ -122,13 +128,16 @@ def placement_top_items(merchant, *, days: int = 7, per_placement: int = 10) -> 
     )
     for r in qs:
         item = per.setdefault(r["slot"] or "(unknown)", {}).setdefault(
-            r["sku"], {"sku": r["sku"], "impression": 0, "click": 0, "add_to_cart": 0, "purchase": 0}
+            r["sku"],
+            {"sku": r["sku"], "impression": 0, "click": 0, "add_to_cart": 0, "purchase": 0},
         )
         if r["type"] in item:
             item[r["type"]] += r["n"]
     out: dict[str, list[dict]] = {}
     for slot, items in per.items():
-        ranked = sorted(items.values(), key=lambda i: (-i["click"], -i["purchase"], -i["impression"], i["sku"]))
+        ranked = sorted(
+            items.values(), key=lambda i: (-i["click"], -i["purchase"], -i["impression"], i["sku"])
+        )
         for i in ranked:
             i["ctr"] = i["click"] / i["impression"] if i["impression"] else None
         out[slot] = ranked[:per_placement]
