@@ -170,7 +170,9 @@ def holdout_evaluation(data: TrainingData, config: TrainingConfig, k: int = 10) 
     cfg.interactions = InteractionConfig(
         event_weights={}, half_life_days=config.interactions.half_life_days
     )
-    result = evaluate(dataset, "time", k=k, models=("popularity", "merchlab"), config=cfg)
+    result = evaluate(
+        dataset, "time", k=k, models=("popularity", "merchlab"), config=cfg, full_epochs=False
+    )
     models = result["models"]
     ours, pop = models.get("merchlab", {}), models.get("popularity", {})
     result["beats_popularity"] = bool(
