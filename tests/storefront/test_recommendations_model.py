@@ -51,7 +51,12 @@ def tiny_model():
         for sku in rng.choice(pool, size=5, replace=False):
             users.append(f"{'cook' if u % 2 == 0 else 'gardener'}-{u}")
             items.append(str(sku))
-    data = TrainingData(user_ids=users, item_ids=items, items=catalog_rows())
+    # Cooks shop from Germany, gardeners from France: a new visitor's country says something.
+    people = [
+        {"user_id": u, "country": "DE" if u.startswith("cook") else "FR"}
+        for u in sorted(set(users))
+    ]
+    data = TrainingData(user_ids=users, item_ids=items, items=catalog_rows(), users=people)
     return train(data, TrainingConfig(no_components=8, epochs=30, num_threads=1, random_state=1))
 
 
@@ -137,6 +142,23 @@ def test_new_visitor_follows_this_session_in_real_time(api, trained_shop):
         )
     body = get(api, trained_shop.publishable_key, placement="for-you", visitor_id="newbie")
     assert [i["sku"] for i in body["items"]][0].startswith("PAN")
+
+
+def test_new_visitor_without_history_is_placed_by_their_features(api, trained_shop):
+    # Only an impression so far (no product viewed), sent from France.
+    Event.objects.create(
+        merchant=trained_shop.merchant,
+        event_id="imp-fr",
+        type="impression",
+        visitor_id="visitor-fr",
+        sku="",
+        country="FR",
+        ts=timezone.now(),
+    )
+    body = get(api, trained_shop.publishable_key, placement="for-you", visitor_id="visitor-fr")
+    assert body["model_version"] == 1
+    skus = [i["sku"] for i in body["items"]]
+    assert sum(s.startswith("SPADE") for s in skus) >= 3, skus
 
 
 def test_purchases_are_not_recommended_again(api, trained_shop):
