@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("merchandising.jobs.api_urls")),
     path("", include("contentgen.api_urls")),
     path("", include("contentgen.review.api_urls")),
+    path("", include("contentgen.finetuning.api_urls")),
     path("", include("merchandising.accounts.api_urls")),
 ]

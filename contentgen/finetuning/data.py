@@ -185,6 +185,23 @@ def facts_without_answer(facts: dict, kind: str, text: str) -> dict:
     return facts
 
 
+def _voice_without(voice: Any, text: str) -> Any:
+    """The voice minus example copy equal to the answer (approved texts become voice examples)."""
+    if not isinstance(voice, dict) or not voice.get("examples"):
+        return voice
+    norm = " ".join(text.split()).lower()
+
+    def example_text(example: Any) -> str:
+        value = example.get("text") if isinstance(example, dict) else example
+        value = "\n".join(value) if isinstance(value, list) else str(value or "")
+        return " ".join(value.replace("- ", " ").split()).lower()
+
+    keep = [
+        e for e in voice["examples"] if example_text(e) != " ".join(norm.replace("- ", " ").split())
+    ]
+    return {**voice, "examples": keep}
+
+
 # --------------------------------------------------------------------------- defaults from contentgen
 
 
@@ -244,7 +261,9 @@ def prepare_examples(
             if reasons:
                 rejected.append(Rejection("failed_guards", rec.ref, " ".join(reasons)))
                 continue
-        prompt, answer = render_pair(tokenizer, build(facts, kind, voice), text)
+        prompt, answer = render_pair(
+            tokenizer, build(facts, kind, _voice_without(voice, text)), text
+        )
         key = (prompt, " ".join(text.split()).lower())
         if key in seen:
             rejected.append(Rejection("duplicate", rec.ref))

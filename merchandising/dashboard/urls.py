@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from . import views, views_content, views_experiments, views_segments
 from . import views_recommendations as recommendations
+from .views_finetune import finetune_urls
 from .views_review import review_urls
 
 app_name = "dashboard"
@@ -102,6 +103,6 @@ urlpatterns = [
     path("", views.MerchantPickerView.as_view(), name="pick"),
     path(
         "m/<slug:merchant_slug>/",
-        include(catalog_urls + content_urls + review_urls + recommendation_urls + experiment_urls + segment_urls),
+        include(catalog_urls + content_urls + review_urls + finetune_urls + recommendation_urls + experiment_urls + segment_urls),
     ),
 ]

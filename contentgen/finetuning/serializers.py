@@ -1,0 +1,82 @@
+"""Shapes of the fine-tuning API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from contentgen.finetuning.models import AdapterActivation, AdapterVersion
+
+
+class AdapterSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="display_status", read_only=True)
+    is_better = serializers.BooleanField(read_only=True, allow_null=True)
+    job_id = serializers.IntegerField(read_only=True, allow_null=True)
+    job_status = serializers.CharField(source="job.status", read_only=True, default=None)
+    job_message = serializers.CharField(source="job.message", read_only=True, default=None)
+    activated_by = serializers.CharField(
+        source="activated_by.username", read_only=True, default=None
+    )
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = AdapterVersion
+        fields = [
+            "id",
+            "version",
+            "base_model",
+            "status",
+            "is_active",
+            "is_better",
+            "data_size",
+            "data",
+            "metrics",
+            "progress",
+            "training_settings",
+            "prompt_version",
+            "auto_activate",
+            "error",
+            "job_id",
+            "job_status",
+            "job_message",
+            "created_by",
+            "created_at",
+            "finished_at",
+            "activated_by",
+            "activated_at",
+        ]
+        read_only_fields = fields
+
+
+class ActivationSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="adapter.version", read_only=True, default=None)
+    user = serializers.CharField(source="user.username", read_only=True, default=None)
+
+    class Meta:
+        model = AdapterActivation
+        fields = ["version", "automatic", "note", "user", "created_at"]
+        read_only_fields = fields
+
+
+class FinetuneStartSerializer(serializers.Serializer):
+    settings = serializers.JSONField(
+        required=False, help_text='LoRA settings to override, e.g. {"rank": 8, "max_steps": 200}'
+    )
+    model = serializers.CharField(
+        required=False, allow_blank=True, help_text="base model id or local path"
+    )
+    eval_fraction = serializers.FloatField(
+        required=False, default=0.2, min_value=0.05, max_value=0.45
+    )
+    auto_activate = serializers.BooleanField(required=False, default=False)
+    file = serializers.FileField(required=False, help_text="optional JSONL or CSV of past copy")
+
+    def validate_settings(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object of setting names and values.")
+        return value
+
+
+class RollbackSerializer(serializers.Serializer):
+    to = serializers.IntegerField(
+        required=False, allow_null=True, help_text="adapter id; null or absent: the base model"
+    )
