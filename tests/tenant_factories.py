@@ -76,3 +76,56 @@ EXTRA_FACTORIES = {
     "segment_id": _segment,
     "visitor_id": _visitor,
 }
+
+
+def _experiment(shop):
+    from merchandising.experiments.models import Experiment
+    from merchandising.experiments.services import experiment_create
+    from merchandising.storefront.models import Placement
+    from merchandising.storefront.services import placements_create_defaults
+
+    existing = Experiment.objects.filter(merchant=shop.merchant).first()
+    if existing:
+        return existing.pk
+    placements_create_defaults(merchant=shop.merchant)
+    return experiment_create(
+        merchant=shop.merchant,
+        key=f"{shop.merchant.slug}-secret-test",
+        name=f"{shop.merchant.slug} secret experiment",
+        kind="placement",
+        placement=Placement.objects.get(merchant=shop.merchant, key="home"),
+        variants=[
+            {"name": "A", "weight": 0.5, "is_control": True, "payload": {}},
+            {"name": "B", "weight": 0.5, "payload": {"strategy": "popularity"}},
+        ],
+    ).pk
+
+
+def _placement(shop):
+    from merchandising.storefront.models import Placement
+    from merchandising.storefront.services import placements_create_defaults
+
+    placements_create_defaults(merchant=shop.merchant)
+    return Placement.objects.filter(merchant=shop.merchant).order_by("pk").first().pk
+
+
+def _adapter(shop):
+    from contentgen.finetuning.models import AdapterVersion
+
+    existing = AdapterVersion.objects.filter(merchant=shop.merchant).first()
+    if existing:
+        return existing.pk
+    return AdapterVersion.objects.create(
+        merchant=shop.merchant, version=1, base_model=f"{shop.merchant.slug} secret base model"
+    ).pk
+
+
+EXTRA_FACTORIES.update(
+    {
+        "experiment_id": _experiment,
+        # experiment actions: any action name; the experiment id decides the answer
+        "action": lambda shop: "pause",
+        "placement_id": _placement,
+        "adapter_id": _adapter,
+    }
+)

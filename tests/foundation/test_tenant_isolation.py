@@ -171,14 +171,15 @@ def _snapshot(victim: Shop) -> str:
 
 
 def _leaks(body: bytes, victim_values: dict[str, object], victim: Shop) -> list[str]:
+    """The victim's data that the attacker did not send: titles, copy and job messages (ids and
+    SKUs the attacker put in the request may be echoed back, e.g. in an error message)."""
     text = body.decode("utf-8", "replace")
     secrets = [
         f"{victim.merchant.slug} secret product",
         f"{victim.merchant.slug} secret copy",
         f"{victim.merchant.slug} job",
-        str(victim_values.get("sku", "\0")),
     ]
-    return [s for s in secrets if s and s in text]
+    return [s for s in secrets if s in text]
 
 
 def _hostile_body(values: dict[str, object]) -> dict:
