@@ -12,7 +12,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def traffic(shop, load_traffic):
-    return load_traffic(shop.merchant)
+    """A small simulated shop: enough to find segments, quick to load."""
+    return load_traffic(shop.merchant, visitors=120, days=20)
 
 
 def discover(merchant):
@@ -31,7 +32,8 @@ def memberships(merchant) -> dict[str, int]:
     )
 
 
-def test_segments_page_data_recovers_simulated_groups(shop, traffic, api):
+def test_segments_page_data_recovers_simulated_groups(shop, load_traffic, api):
+    traffic = load_traffic(shop.merchant, visitors=250, days=30)
     run = discover(shop.merchant)
     assert run.k == int(max(run.scores, key=run.scores.get)) and "silhouette" in run.criterion
     found = memberships(shop.merchant)
