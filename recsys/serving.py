@@ -305,7 +305,13 @@ def _ensure_catalog(st: MerchantState) -> CatalogSnapshot:
         return st.catalog
 
     def load():
-        st.catalog = _load_catalog(st.merchant_id, signature)
+        catalog = _load_catalog(st.merchant_id, signature)
+        model = st.model
+        aligned = align(model, catalog) if model is not None else None
+        # Swap both together so requests never align on their own path after a catalog edit.
+        st.catalog = catalog
+        if aligned is not None and st.model is model:
+            st.model = aligned
 
     if st.catalog is None:
         load()
