@@ -193,6 +193,7 @@ class ExperimentDetailView(Page):
                 if sequential
                 else f"{100 * (1 - analysis['alpha']):.0f}% Newcombe interval"
             )
+            context["uplift_label"] = label
             context["charts"] = {
                 "cumulative": mark_safe(charts.cumulative_rate_chart(report["series"])),  # noqa: S308 (escaped in charts)
                 "uplift": mark_safe(charts.uplift_interval_chart(rows, label=label)),  # noqa: S308

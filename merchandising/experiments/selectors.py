@@ -142,6 +142,8 @@ def experiment_report(merchant, experiment: Experiment, *, alpha: float = 0.05) 
             if v.pk == control.pk:
                 continue
             t = totals[v.pk]
+            if t[col] == 0 and ctrl_t[col] == 0:
+                continue  # nobody did this in any arm (e.g. no clicks tracked for a copy test)
             z, p = stats.two_proportion_ztest(t[col], t[0], ctrl_t[col], ctrl_t[0])
             low, high = stats.newcombe_diff_interval(t[col], t[0], ctrl_t[col], ctrl_t[0], alpha)
             secondary.append(

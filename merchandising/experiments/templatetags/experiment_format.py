@@ -52,3 +52,12 @@ def money(value):
     if value is None:
         return "–"
     return f"{float(value):,.2f}"
+
+
+@register.filter
+def loss(value):
+    """Expected loss in percentage points, never a misleading 0."""
+    if value is None:
+        return "–"
+    pts = 100 * float(value)
+    return "<0.001" if pts < 0.001 else f"{pts:.3f}"
