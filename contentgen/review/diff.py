@@ -19,7 +19,16 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from html import escape
 
-__all__ = ["Segment", "tokenize", "word_diff", "diff_html", "diff_stats", "as_text"]
+__all__ = [
+    "Segment",
+    "tokenize",
+    "word_diff",
+    "diff_html",
+    "diff_stats",
+    "segments_html",
+    "segments_stats",
+    "as_text",
+]
 
 EQUAL = "equal"
 INSERT = "insert"
@@ -111,8 +120,13 @@ def diff_html(old: str | list[str] | None, new: str | list[str] | None) -> str:
     Every piece of text is HTML-escaped, so a draft containing markup is shown, never run.
     Line breaks become ``<br>``.
     """
+    return segments_html(word_diff(old, new))
+
+
+def segments_html(segments: list[Segment]) -> str:
+    """:func:`diff_html` for segments already computed by :func:`word_diff`."""
     parts: list[str] = []
-    for seg in word_diff(old, new):
+    for seg in segments:
         text = escape(seg.text).replace("\n", "<br>")
         if seg.op == EQUAL:
             parts.append(text)
@@ -125,8 +139,13 @@ def diff_html(old: str | list[str] | None, new: str | list[str] | None) -> str:
 
 def diff_stats(old: str | list[str] | None, new: str | list[str] | None) -> dict[str, int]:
     """Counts of words kept, removed and added (whitespace-only tokens are not words)."""
+    return segments_stats(word_diff(old, new))
+
+
+def segments_stats(segments: list[Segment]) -> dict[str, int]:
+    """:func:`diff_stats` for segments already computed by :func:`word_diff`."""
     stats = {"kept": 0, "removed": 0, "added": 0}
     names = {EQUAL: "kept", DELETE: "removed", INSERT: "added"}
-    for seg in word_diff(old, new):
+    for seg in segments:
         stats[names[seg.op]] += sum(1 for t in tokenize(seg.text) if t.strip())
     return stats

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ from contentgen.models import CopyDraft
 from contentgen.specs import KINDS, live_value
 from merchandising.catalog.models import COPY_FIELDS, CopyRevision, LiveCopy
 
-from .diff import diff_html, diff_stats
+from .diff import segments_html, segments_stats, word_diff
 from .models import RejectionReason, ReviewDecision
 
 Status = CopyDraft.Status
@@ -184,13 +185,13 @@ def review_queue(merchant, *, limit_products: int = 20, offset: int = 0, **filte
         if target is None:
             target = QueueField(field=d.field, segment=d.segment, live=current, drafts=[])
             group.fields.append(target)
-        shown = _live_form(d)
+        segments = word_diff(current, _live_form(d))
         target.drafts.append(
             QueueDraft(
                 draft=d,
                 live=current,
-                diff_html=diff_html(current, shown),
-                diff=diff_stats(current, shown),
+                diff_html=segments_html(segments),
+                diff=segments_stats(segments),
                 stale=d.is_stale,
                 hard=d.hard_flags,
                 soft=d.soft_flags,
@@ -217,10 +218,7 @@ def _live_form(draft: CopyDraft):
 def queue_facets(merchant) -> dict:
     """Choices for the queue's filter drop-downs, from the pending drafts."""
     pending = CopyDraft.objects.filter(merchant=merchant, status=Status.PENDING)
-    codes: Counter = Counter()
-    for flags in pending.values_list("flags", flat=True)[:5000]:
-        for f in flags or []:
-            codes[f.get("code", "")] += 1
+    codes = _pending_flag_codes(merchant, pending)
     categories = sorted(
         {c for c in pending.values_list("product__category", flat=True).distinct() if c}
     )
@@ -231,6 +229,25 @@ def queue_facets(merchant) -> dict:
         "ages": [(k, v[0]) for k, v in AGES.items()],
         "fields": list(COPY_FIELDS),
     }
+
+
+def _pending_flag_codes(merchant, pending) -> set[str]:
+    """Distinct flag codes of pending drafts (in SQL on PostgreSQL: no JSON decoding in Python)."""
+    if connection.vendor == "postgresql":
+        table = CopyDraft._meta.db_table
+        with connection.cursor() as cursor:
+            # The table name comes from the model's meta, never from input.
+            sql = (
+                f"SELECT DISTINCT flag->>'code' FROM {table}, "  # noqa: S608
+                f"jsonb_array_elements({table}.flags) flag "
+                f"WHERE {table}.merchant_id = %s AND {table}.status = %s"
+            )
+            cursor.execute(sql, [merchant.pk, Status.PENDING])
+            return {row[0] for row in cursor.fetchall() if row[0]}
+    codes: set[str] = set()
+    for flags in pending.values_list("flags", flat=True)[:5000]:
+        codes.update(f.get("code", "") for f in flags or [])
+    return codes
 
 
 def decisions_list(

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils.html import format_html_join
 from django.views import View
 
 from contentgen.models import CopyDraft
@@ -25,7 +26,7 @@ from merchandising.catalog.models import CopyRevision, Product
 from .base import MerchantPageMixin
 from .views import Page
 
-QUEUE_PAGE_PRODUCTS = 20
+QUEUE_PAGE_PRODUCTS = 10
 LOG_PAGE = 100
 FILTER_KEYS = ("kind", "flag", "category", "age", "stale", "field")
 
@@ -70,6 +71,14 @@ class ReviewQueueView(Page):
             next_query=urlencode({**kept, "page": page + 1}),
             prev_query=urlencode({**kept, "page": page - 1}),
             reasons=RejectionReason.choices,
+            # Rendered once, not once per draft card (the queue page's cost is its template).
+            reason_options=format_html_join(
+                "", '<option value="{}">{}</option>', RejectionReason.choices
+            ),
+            # one prefix for the per-draft action URLs (reversing 4 URLs per draft is slow)
+            review_base=reverse(
+                "dashboard:review", kwargs={"merchant_slug": self.request.merchant.slug}
+            ),
         )
         return context
 
