@@ -299,3 +299,18 @@ def describe_segments(profiles: Sequence[Profile], labels: Sequence[int]) -> lis
             extra = f"mostly {card.top_device}" if card.top_device else f"group {seen[card.name]}"
             card.name = f"{card.name} ({extra})"
     return cards
+
+
+def audience_phrase(card: Mapping) -> str:
+    """Who a segment is, as a phrase a copy prompt can carry ("value-conscious kitchen & home
+    shoppers"), from its card (``SegmentCard.as_dict()``)."""
+    band = card.get("price_band", "")
+    adjective = {"budget": "value-conscious", "premium": "quality-focused"}.get(band, "")
+    categories = [c for c, share in card.get("top_categories", [])[:2] if share >= 0.15]
+    lift = card.get("category_lift") or {}
+    categories = [c for c in categories if lift.get(c, 2.0) >= 1.3] or categories[:1]
+    topic = _join(categories) if categories else ""
+    who = "repeat customers" if card.get("repeat_rate", 0) >= 0.3 else "shoppers"
+    if not (adjective or topic):
+        return "all shoppers"
+    return " ".join(w for w in (adjective, topic, who) if w)

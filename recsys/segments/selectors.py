@@ -56,3 +56,13 @@ def erasure_log(merchant, limit: int = 20) -> QuerySet[ErasureLog]:
 
 def privacy_settings(merchant) -> PrivacySettings | None:
     return PrivacySettings.objects.filter(merchant=merchant).first()
+
+
+def segment_audience(merchant, segment_id: int) -> str:
+    """Who a segment is, for a copy prompt ("value-conscious kitchen & home shoppers")."""
+    from .clustering import audience_phrase
+
+    segment = segment_get(merchant, segment_id)
+    if segment.kind == Segment.Kind.RULE:
+        return f"visitors where {segment.card.get('rule_text') or segment.name}"
+    return audience_phrase(segment.card or {})

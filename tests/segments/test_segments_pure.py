@@ -120,3 +120,15 @@ def test_learned_representations_join_the_features(simulated):
     embeddings = {p.visitor_id: [1.0, float(i % 3)] for i, p in enumerate(profiles[:50])}
     matrix, names = feature_matrix(profiles, embeddings=embeddings)
     assert "lightfm_1" in names and matrix.shape[0] == len(profiles)
+
+
+def test_audience_phrase_says_who_a_segment_is_for_a_prompt(simulated):
+    from recsys.segments.clustering import audience_phrase
+
+    _, profiles = simulated
+    matrix, _ = feature_matrix(profiles)
+    cards = describe_segments(profiles, cluster(matrix, k_range=range(5, 6), seed=0).labels)
+    by_top = {c.top_categories[0][0]: audience_phrase(c.as_dict()) for c in cards}
+    assert by_top["Kitchen"].startswith("value-conscious kitchen")
+    assert by_top["Outdoor"].startswith("quality-focused outdoor")
+    assert audience_phrase({}) == "all shoppers"
