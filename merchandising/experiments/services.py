@@ -592,7 +592,8 @@ def product_copy_hook(*, request, product: Product, visitor_id: str | None, data
     """storefront PRODUCT_COPY_HOOKS entry: substitute each running copy experiment's text."""
     if not visitor_id:
         return
-    for experiment in _running(product.merchant, kind=Experiment.Kind.COPY, product=product):
+    merchant = getattr(request, "merchant", None) or product.merchant
+    for experiment in _running(merchant, kind=Experiment.Kind.COPY, product=product):
         try:
             vid = assignment.validate_visitor_id(visitor_id)
         except ValueError:
