@@ -328,3 +328,29 @@ def test_approve_as_experiment_arm_creates_a_copy_test_and_publishes_nothing(sho
     experiment_start(experiment=experiment)
     experiment_ship(experiment=experiment, variant_name=challenger.name, user=shop.owner)
     assert live(product, "description") == GOOD_DESCRIPTION
+
+
+def test_queue_filters_by_kind_category_age_and_groups_by_product(shop, products):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Product.objects.filter(pk=products[2].pk).update(category="Home > Decor")
+    old = make_draft(products[0], "seo_title", GOOD_SEO_TITLE)
+    CopyDraft.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=9))
+    make_draft(products[0], "ad_headline", GOOD_HEADLINES)
+    decor = make_draft(products[2], "seo_title", GOOD_SEO_TITLE)
+
+    queue = selectors.review_queue(shop.merchant)
+    assert (queue["products"], queue["drafts"]) == (2, 3)
+    first = queue["groups"][0]  # the product with the oldest pending draft comes first
+    assert first.sku == products[0].sku
+    assert [f.field for f in first.fields] == ["ad_headlines", "seo_title"]
+
+    def ids(**filters):
+        return set(selectors.drafts_filtered(shop.merchant, **filters).values_list("pk", flat=True))
+
+    assert ids(age="older") == {old.pk}
+    assert old.pk not in ids(age="week")
+    assert ids(category="Home") == {decor.pk}
+    assert ids(category="Kitchen", kind="seo_title") == {old.pk}
