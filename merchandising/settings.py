@@ -194,6 +194,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# A job whose worker died this many times while running it (redelivered each time: acks_late,
+# reject_on_worker_lost) is marked failed instead of being delivered again (jobs.runner).
+MERCHLAB_JOB_MAX_ATTEMPTS = int(os.environ.get("MERCHLAB_JOB_MAX_ATTEMPTS", 3))
 CELERY_BEAT_SCHEDULE: dict = {
     # Raw events older than each merchant's retention period (Segments > Privacy).
     "segments-purge-expired-events": {

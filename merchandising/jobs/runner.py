@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
@@ -35,6 +36,19 @@ def run_job(job_id: int, work: Callable[[Job, Report], dict | None]) -> None:
         return
     if job.cancel_requested:
         _finish(job, Job.Status.CANCELLED, message="Cancelled.")
+        return
+    max_attempts = settings.MERCHLAB_JOB_MAX_ATTEMPTS
+    if job.attempts >= max_attempts:
+        # Every earlier delivery started and never finished: its worker died (killed, out of
+        # memory). Redelivering it for ever would take a worker down again each time.
+        _finish(
+            job,
+            Job.Status.FAILED,
+            message="Failed.",
+            error=f"Gave up after {job.attempts} attempts: the worker stopped while running this "
+            "job each time (killed, out of memory or restarted).",
+        )
+        log.error("job %s failed: gave up after %s attempts", job.pk, job.attempts)
         return
     Job.objects.filter(pk=job.pk).update(
         status=Job.Status.RUNNING, started_at=timezone.now(), attempts=F("attempts") + 1, error=""
