@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from contentgen.models import BrandVoice, CopyDraft
-from contentgen.specs import KIND_NAMES
+from contentgen.specs import KIND_NAMES, normalize_kind
 
 
 class GenerationRequestSerializer(serializers.Serializer):
@@ -39,6 +39,40 @@ class BrandVoiceSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["updated_at"]
+
+    # The list fields are JSON on the model: check their shape here, or a stray `true` or a
+    # number reaches the service and answers 500 (found by the schemathesis run).
+    def _terms(self, value):
+        if value is None or isinstance(value, str):
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise serializers.ValidationError(
+                "A list of words or phrases, or comma-separated text."
+            )
+        return value
+
+    validate_avoid_words = validate_avoid_claims = validate_prefer_phrases = _terms
+
+    def validate_examples(self, value):
+        if value is None:
+            return value
+        ok = isinstance(value, list) and all(
+            isinstance(v, str)
+            or (isinstance(v, dict) and isinstance(v.get("text", ""), str | list))
+            for v in value
+        )
+        if not ok:
+            raise serializers.ValidationError(
+                'A list of example texts, or of {"kind": ..., "text": ...} objects.'
+            )
+        for item in value:
+            kind = item.get("kind") if isinstance(item, dict) else None
+            if kind:
+                try:
+                    normalize_kind(str(kind))
+                except ValueError as exc:
+                    raise serializers.ValidationError(str(exc)) from None
+        return value
 
 
 class CopyDraftSerializer(serializers.ModelSerializer):
