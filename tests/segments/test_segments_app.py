@@ -218,3 +218,20 @@ def test_training_the_recommender_refinds_segments_with_its_representations(
     assert any(name.startswith("lightfm_") for name in run.features)
     profile = VisitorProfile.objects.filter(merchant=shop.merchant, embedding__isnull=False).first()
     assert profile is not None and len(profile.embedding) == 8
+
+
+def test_commands_find_segments_and_erase(shop, traffic):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("find_segments", "--merchant", shop.merchant.slug, "--max-k", "6", stdout=out)
+    assert "segments from" in out.getvalue()
+    visitor = next(iter(memberships(shop.merchant)))
+    out = StringIO()
+    call_command("erase_visitor", "--merchant", shop.merchant.slug, visitor, stdout=out)
+    assert f"Erased visitor {visitor}" in out.getvalue()
+    out = StringIO()
+    call_command("erase_visitor", "--merchant", shop.merchant.slug, visitor, stdout=out)
+    assert "nothing to erase" in out.getvalue()
