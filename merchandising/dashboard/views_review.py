@@ -221,6 +221,8 @@ class DecisionLogView(Page):
         )
         if params.get("q"):
             qs = qs.filter(sku__icontains=params["q"][:100])
+        if params.get("sku"):  # exact, for one product's export
+            qs = qs.filter(sku=params["sku"][:100])
         return qs
 
     def get(self, request, *args, **kwargs):

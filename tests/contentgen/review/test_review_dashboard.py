@@ -171,3 +171,18 @@ def test_test_in_an_experiment_from_the_queue(client, shop, products):
     assert "is variant B of the new experiment" in page
     assert ReviewDecision.objects.get(draft=draft).action == "experiment"
     assert not LiveCopy.objects.filter(product=products[0], field="seo_title").exists()
+
+
+def test_one_products_decisions_export(client, shop, products):
+    for product in products:
+        services.draft_reject(
+            draft=make_draft(product, "seo_title", GOOD_SEO_TITLE),
+            user=shop.reviewer,
+            reason="generic",
+        )
+    login(client, shop.reviewer)
+    page = client.get(url(shop, "review-product", products[1].pk)).content.decode()
+    assert f"log.csv?sku={products[1].sku}" in page
+    export = client.get(url(shop, "review-log-csv"), {"sku": products[1].sku}).content.decode()
+    rows = list(csv.DictReader(io.StringIO(export)))
+    assert [r["sku"] for r in rows] == [products[1].sku]
