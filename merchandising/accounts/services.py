@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -38,6 +39,8 @@ def merchant_update_origins(*, merchant: Merchant, origins: list[str]) -> Mercha
     merchant.storefront_origins = sorted({origin_normalize(o) for o in origins if o.strip()})
     merchant.full_clean()
     merchant.save(update_fields=["storefront_origins"])
+    api_key_forget(keys=merchant.api_keys.all())
+    cache.delete("storefront:all-origins")
     return merchant
 
 
@@ -144,18 +147,42 @@ def api_key_revoke(*, merchant: Merchant, key_id: int) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+    api_key_forget(keys=[key])
     return key
+
+
+# Keys are looked up on every storefront request; the answer is kept in the shared cache (Redis in
+# production) for a short while and dropped the moment a key is revoked or its merchant changes.
+KEY_CACHE_SECONDS = 30
+
+
+def _key_cache_name(digest: str) -> str:
+    return f"apikey:{digest}"
+
+
+def api_key_forget(*, keys) -> None:
+    """Drop cached look-ups of these keys (after a revoke or a change to their merchant)."""
+    names = [_key_cache_name(k.key_hash) for k in keys]
+    cache.delete_many(names)
+    transaction.on_commit(lambda: cache.delete_many(names))
 
 
 def api_key_authenticate(*, raw: str, kind: str) -> ApiKey | None:
     """The active key of this kind with this plain text, or None. Records the last-used time at
     most once a minute so that busy keys do not write on every request."""
-    key = (
-        ApiKey.objects.select_related("merchant")
-        .filter(key_hash=key_hash(raw), kind=kind, revoked_at__isnull=True)
-        .first()
-    )
+    digest = key_hash(raw)
+    name = _key_cache_name(digest)
+    key = cache.get(name)
     if key is None:
+        key = (
+            ApiKey.objects.select_related("merchant")
+            .filter(key_hash=digest, revoked_at__isnull=True)
+            .first()
+        )
+        if key is None:
+            return None
+        cache.set(name, key, KEY_CACHE_SECONDS)
+    if key.kind != kind:
         return None
     now = timezone.now()
     if (
@@ -164,6 +191,7 @@ def api_key_authenticate(*, raw: str, kind: str) -> ApiKey | None:
     ):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
+        cache.set(name, key, KEY_CACHE_SECONDS)
     return key
 
 
