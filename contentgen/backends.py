@@ -105,7 +105,7 @@ def _pick_device(device: str | None) -> tuple[str, torch.dtype]:
 class _SeededSampler:
     """Logits processor that samples each row with its own generator.
 
-    Temperature, nucleus (top-p) filtering (Holtzman et al. 2020, "The Curious
+    Temperature, top-k (50) then nucleus (top-p) filtering (Holtzman et al. 2020, "The Curious
     Case of Neural Text Degeneration", arXiv:1904.09751) and a repetition
     penalty on *generated* tokens only (Keskar et al. 2019, CTRL,
     arXiv:1909.05858; the prompt's facts are not penalised so the model may
@@ -137,6 +137,7 @@ class _SeededSampler:
         self.temperature = max(float(temperature), 1e-5)
         self.top_p = float(top_p)
         self.repetition_penalty = float(repetition_penalty)
+        self.top_k = 50
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         logits = scores.float()
@@ -147,22 +148,22 @@ class _SeededSampler:
                 seen > 0, seen / self.repetition_penalty, seen * self.repetition_penalty
             )
             logits = logits.scatter(1, generated, seen)
-        logits = logits / self.temperature
+        # top-k first (k=50, the transformers default): top-p and the draw then work on 50
+        # candidates per row instead of sorting the whole vocabulary at every step
+        k = min(self.top_k, logits.shape[1])
+        top_logits, top_ids = (logits / self.temperature).topk(k, dim=-1)
         if self.top_p < 1.0:
-            sorted_logits, order = logits.sort(dim=-1, descending=True)
-            probs = sorted_logits.softmax(dim=-1)
+            probs = top_logits.softmax(dim=-1)
             drop = probs.cumsum(dim=-1) - probs > self.top_p
-            sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
-            logits = torch.full_like(logits, float("-inf")).scatter(1, order, sorted_logits)
-        vocab = logits.shape[1]
+            top_logits = top_logits.masked_fill(drop, float("-inf"))
         uniform = torch.stack(
             [
-                torch.rand(vocab, generator=g, device=self.device)
+                torch.rand(k, generator=g, device=self.device)
                 for g in self.generators[: logits.shape[0]]
             ]
         )
         gumbel = -torch.log(-torch.log(uniform.clamp_(1e-10, 1.0 - 1e-7)))
-        choice = (logits + gumbel).argmax(dim=-1, keepdim=True)
+        choice = top_ids.gather(1, (top_logits + gumbel).argmax(dim=-1, keepdim=True))
         return torch.full_like(scores, float("-inf")).scatter(1, choice, 0.0)
 
 
