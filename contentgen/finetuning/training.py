@@ -635,6 +635,9 @@ def finetune(
 
     fingerprint = _fingerprint(train_enc, settings, base_label)
     checkpoint = latest_checkpoint(out, fingerprint) if resume else None
+    if checkpoint is None:
+        # Checkpoints of another run (other data or settings) would confuse pruning and resume.
+        shutil.rmtree(out / CHECKPOINTS_DIR, ignore_errors=True)
 
     torch.manual_seed(settings.seed)
     random.seed(settings.seed)

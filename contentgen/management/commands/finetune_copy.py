@@ -107,8 +107,8 @@ class Command(BaseCommand):
                 bar = tqdm(
                     total=total, initial=step - 1, desc="fine-tuning", unit="step", file=sys.stderr
                 )
+            bar.set_postfix(loss=f"{loss:.3f}", left=f"{seconds_left:.0f}s", refresh=False)
             bar.update(1)
-            bar.set_postfix(loss=f"{loss:.3f}", left=f"{seconds_left:.0f}s")
 
         try:
             settings = T.LoraSettings.from_dict(

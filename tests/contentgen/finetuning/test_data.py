@@ -147,3 +147,18 @@ def test_csv_upload_builds_facts_from_columns():
         D.parse_upload(b"sku,title\nK1,Kettle\n", "copy.csv")
     with pytest.raises(D.UploadError, match=".jsonl or .csv"):
         D.parse_upload(b"x", "copy.xlsx")
+
+
+def test_an_approved_text_in_the_voice_examples_does_not_leak_into_its_own_prompt(tiny_tokenizer):
+    text = "Acme Copper Kettle in Red"
+    voice = {"tone": "friendly", "examples": [{"kind": "seo_title", "text": text}]}
+    ex = D.prepare_examples(
+        [D.CopyRecord(facts=_facts(0), kind="seo_title", value=text)], tiny_tokenizer, voice=voice
+    ).examples[0]
+    assert text not in ex.prompt
+    other = D.prepare_examples(
+        [D.CopyRecord(facts=_facts(1), kind="seo_title", value="Borek Copper Kettle in Blue")],
+        tiny_tokenizer,
+        voice=voice,
+    ).examples[0]
+    assert text in other.prompt  # other examples still see the voice's example copy
