@@ -5,11 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.recsys.recsys_shop import make_shop
 
 from recsys.datasets import InteractionDataset, convert, load_dir
 from recsys.evaluation import evaluate, format_table, ranking_metrics, split
 from recsys.training import TrainingConfig
+from tests.recsys.recsys_shop import make_shop
 
 SHARED = Path("/work/shared/data")
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from tests.recsys.recsys_shop import make_shop
 
 from recsys.features import (
     IdMap,
@@ -13,6 +12,7 @@ from recsys.features import (
     event_type_weights,
     interaction_matrices,
 )
+from tests.recsys.recsys_shop import make_shop
 
 
 def test_category_path_gives_every_prefix():

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from tests.recsys.recsys_shop import make_shop, make_training_data
 
 from recsys.evaluation import ranking_metrics
 from recsys.training import (
@@ -13,6 +12,7 @@ from recsys.training import (
     train,
     update,
 )
+from tests.recsys.recsys_shop import make_shop, make_training_data
 
 SMALL = dict(no_components=16, epochs=15, num_threads=1, learning_rate=0.05)
 
