@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
 from .models import COPY_FIELDS, CopyRevision, LiveCopy, Product
@@ -73,8 +74,34 @@ def copy_history(product: Product, field: str | None = None) -> QuerySet[CopyRev
     return qs.filter(field=field) if field else qs
 
 
+def catalog_version(merchant) -> int:
+    """A number that changes whenever the merchant's products change (catalog services bump it),
+    so derived figures can be cached until the next write."""
+    return cache.get_or_set(f"catalog:version:{merchant.pk}", 1, None)
+
+
+def catalog_count(merchant) -> int:
+    """How many products the merchant has (cached until the next catalog write)."""
+    key = f"catalog:count:{merchant.pk}:{catalog_version(merchant)}"
+    count = cache.get(key)
+    if count is None:
+        count = Product.objects.filter(merchant=merchant).count()
+        cache.set(key, count, 3600)
+    return count
+
+
 def facet_values(merchant) -> dict[str, list[str]]:
-    """Distinct categories and brands for the filter drop-downs."""
+    """Distinct categories and brands for the filter drop-downs (cached until the next write:
+    each is a pass over the whole catalog)."""
+    key = f"catalog:facets:{merchant.pk}:{catalog_version(merchant)}"
+    facets = cache.get(key)
+    if facets is None:
+        facets = _facet_values(merchant)
+        cache.set(key, facets, 3600)
+    return facets
+
+
+def _facet_values(merchant) -> dict[str, list[str]]:
     base = Product.objects.filter(merchant=merchant)
     return {
         "categories": list(

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -40,6 +41,21 @@ Report = Callable[[int, str], None]
 
 def _noop_report(progress: int, message: str = "") -> None:
     return None
+
+
+def catalog_changed(merchant) -> None:
+    """Invalidate what is cached about the merchant's catalog (counts, filter values), now and
+    again once the surrounding transaction commits."""
+
+    def bump() -> None:
+        key = f"catalog:version:{merchant.pk}"
+        try:
+            cache.incr(key)
+        except ValueError:
+            cache.set(key, 2, None)
+
+    bump()
+    transaction.on_commit(bump)
 
 
 # --- live copy ---------------------------------------------------------------------------------
@@ -253,6 +269,8 @@ def products_upsert(
                 merchant=merchant, items=copy_items, source=CopySource.ORIGINAL, user=user
             )
         )
+        if to_create or to_update:
+            catalog_changed(merchant)
         done = offset + len(batch)
         report(
             start + (end - start) * done // max(1, len(rows)),
@@ -410,6 +428,7 @@ def product_update(*, product: Product, data: dict, user=None) -> Product:
             setattr(product, field, data[field])
     product.full_clean()
     product.save()
+    catalog_changed(product.merchant)
     for field, value in (data.get("copy") or {}).items():
         if value in ("", [], None):
             continue
@@ -424,6 +443,7 @@ def product_archive(*, product: Product) -> Product:
     if product.status != Product.Status.ARCHIVED:
         product.status = Product.Status.ARCHIVED
         product.save(update_fields=["status", "updated_at"])
+        catalog_changed(product.merchant)
     return product
 
 

@@ -93,7 +93,11 @@ class ProductListView(Page):
             "status",
             "updated_at",
         )
-        page = Paginator(qs.order_by("sku"), PAGE_SIZE).get_page(params.get("page"))
+        paginator = Paginator(qs.order_by("sku"), PAGE_SIZE)
+        if not any(filters.values()):
+            # The unfiltered count is a pass over the whole catalog: use the cached one.
+            paginator.count = catalog.catalog_count(self.request.merchant)
+        page = paginator.get_page(params.get("page"))
         query = params.copy()
         query.pop("page", None)
         context.update(

@@ -181,3 +181,17 @@ def test_a_merchant_keeps_at_least_one_owner(client, shop):
     )
     assert b"at least one owner" in response.content
     assert Membership.objects.filter(pk=own.pk).exists()
+
+
+def test_product_list_count_and_filters_follow_catalog_changes(client, api, shop, products):
+    login(client, shop.reviewer)
+    url = reverse("dashboard:products", args=[shop.merchant.slug])
+    page = client.get(url).content.decode()
+    assert "3 products" in page and "Garden &gt; Tools" not in page
+    api.as_key(shop.secret_key).post(
+        "/api/v1/products",
+        {"sku": "RAKE-1", "title": "Rake", "price": "12", "category": "Garden > Tools"},
+        format="json",
+    )
+    page = client.get(url).content.decode()
+    assert "4 products" in page and "Garden &gt; Tools" in page  # count and filter menu updated
