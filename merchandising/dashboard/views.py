@@ -13,6 +13,7 @@ from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import TemplateView
 
+from contentgen.review import services as review_services
 from merchandising.accounts import selectors as accounts
 from merchandising.accounts import services as account_services
 from merchandising.catalog import selectors as catalog
@@ -157,7 +158,8 @@ class CopyRevertView(MerchantPageMixin, View):
     def post(self, request, *args, **kwargs):
         try:
             product = catalog.product_get_by_id(request.merchant, kwargs["product_id"])
-            catalog_services.live_copy_revert(
+            # Through the review module so that the revert is in the audit log like every decision.
+            review_services.copy_revert(
                 product=product, revision_id=kwargs["revision_id"], user=request.user
             )
         except (Product.DoesNotExist, catalog_services.CopyRevision.DoesNotExist):
