@@ -31,6 +31,7 @@ import platform
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -257,6 +258,9 @@ def main() -> None:
         print(json.dumps(asyncio.run(_load(args))))
         return
 
+    secret = os.environ.get("BENCH_SECRET_KEY", "bench-" + "x1y2z3" * 10)
+    # The dashboard session made here must verify in gunicorn: same secret key.
+    os.environ["SECRET_KEY"] = secret
     serving_bench.django_setup()
     info = serving_bench.build()
     key = info.pop("key")
@@ -266,19 +270,28 @@ def main() -> None:
     connections.close_all()
 
     port = serving_bench.free_port()
+    static_root = Path(tempfile.mkdtemp(prefix="merchlab-soak-static-"))
     env = dict(os.environ)
     env.update(
         OPENBLAS_NUM_THREADS="1",
         OMP_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
         DEBUG="0",
-        SECRET_KEY=env.get("BENCH_SECRET_KEY", "bench-" + "x1y2z3" * 10),
+        SECRET_KEY=secret,
+        MERCHLAB_STATIC_ROOT=str(static_root),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="0",
         LOG_LEVEL="WARNING",
         DB_CONN_MAX_AGE="600",
         BENCH_WARM_SLUG=serving_bench.SLUG,
         PYTHONPATH=os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")]),
+    )
+    # Production settings serve hashed static files (whitenoise manifest): collect them first.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
     )
     gunicorn = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "merchandising.wsgi", "--config", "python:bench_serving"]
