@@ -342,7 +342,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             gunicorn.kill()
 
-    totals = [sum(s["workers_mb"]) for s in series]
+    totals = [round(sum(s["workers_mb"]), 1) for s in series]
     dash_ms = sorted(d["ms"] for d in dashboard)
     errors = sum(result.get(k, {}).get("errors", 0) for k in ("recommendations", "events"))
     report = {
