@@ -26,6 +26,9 @@ class GenerationRequestSerializer(serializers.Serializer):
 
 
 class BrandVoiceSerializer(serializers.ModelSerializer):
+    # A merchant who never saved a voice gets the defaults, not yet stored: no time yet.
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
     class Meta:
         model = BrandVoice
         fields = [
