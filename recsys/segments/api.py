@@ -1,6 +1,6 @@
 """Merchant API of segments, visitor profiles, erasure and event retention."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -22,7 +22,15 @@ from .serializers import (
 class SegmentListAPI(MerchantAPIView):
     """Active segments (found and rule-based) and how the last clustering chose their number."""
 
-    @extend_schema(responses=SegmentSerializer(many=True))
+    @extend_schema(
+        responses=inline_serializer(
+            "SegmentList",
+            {
+                "results": SegmentSerializer(many=True),
+                "latest_run": SegmentRunSerializer(allow_null=True),
+            },
+        )
+    )
     def get(self, request):
         run = selectors.latest_run(request.merchant)
         return Response(
