@@ -63,7 +63,7 @@ class HomeView(Page):
             product_count=products.count(),
             active_count=products.filter(status=Product.Status.ACTIVE).count(),
             out_of_stock=products.filter(status=Product.Status.ACTIVE, stock__lte=0).count(),
-            recent_jobs=jobs.jobs_list(merchant)[:5],
+            recent_jobs=jobs.jobs_recent(merchant, limit=5),
         )
         return context
 
@@ -201,7 +201,7 @@ class ImportView(Page):
         context = super().get_context_data(**kwargs)
         context.update(
             form=form or ImportForm(),
-            imports=jobs.jobs_list(self.request.merchant, kind="catalog_import")[:10],
+            imports=jobs.jobs_recent(self.request.merchant, kind="catalog_import", limit=10),
         )
         return context
 
@@ -227,7 +227,7 @@ class JobListView(Page):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["jobs"] = jobs.jobs_list(self.request.merchant)[:100]
+        context["jobs"] = jobs.jobs_recent(self.request.merchant, limit=100)
         return context
 
 

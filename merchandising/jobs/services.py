@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -37,6 +38,7 @@ def job_cancel(*, merchant, job_id: int) -> Job:
         if job.is_finished:
             return job
         job.cancel_requested = True
+        cache.set(cancel_cache_key(job.pk), True, 24 * 3600)
         fields = ["cancel_requested"]
         if job.status == Job.Status.QUEUED:
             job.status = Job.Status.CANCELLED
@@ -47,10 +49,26 @@ def job_cancel(*, merchant, job_id: int) -> Job:
     return job
 
 
+def progress_cache_key(job_id: int) -> str:
+    return f"job:{job_id}:progress"
+
+
+def cancel_cache_key(job_id: int) -> str:
+    return f"job:{job_id}:cancel"
+
+
 def job_report(*, job: Job, progress: int, message: str = "") -> None:
-    """Save progress (0-100) and a message; raise JobCancelled if the user cancelled."""
+    """Save progress (0-100) and a message; raise JobCancelled if the user cancelled.
+
+    Work such as an all-or-nothing import reports from inside its own transaction, where the row
+    update is invisible to the dashboard until the end; the shared cache carries the live figure
+    meanwhile (selectors overlay it), and the cancel flag too."""
     progress = max(0, min(100, int(progress)))
     Job.objects.filter(pk=job.pk).update(progress=progress, message=message[:500])
     job.progress, job.message = progress, message[:500]
-    if Job.objects.filter(pk=job.pk, cancel_requested=True).exists():
+    cache.set(progress_cache_key(job.pk), (progress, message[:500]), 24 * 3600)
+    if (
+        cache.get(cancel_cache_key(job.pk))
+        or Job.objects.filter(pk=job.pk, cancel_requested=True).exists()
+    ):
         raise JobCancelled()

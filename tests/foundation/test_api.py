@@ -145,3 +145,15 @@ def test_openapi_schema_and_docs_are_served(client):
     assert schema.status_code == 200 and b"/api/v1/products" in schema.content
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"cdn" not in docs.content.lower()
+
+
+def test_running_job_shows_progress_reported_inside_a_transaction(api, shop):
+    """An all-or-nothing import reports progress from inside its transaction; the job page must
+    see it before the transaction commits (here the row is rolled back to 0 to stand for that)."""
+    from merchandising.jobs.services import job_report
+
+    job = Job.objects.create(merchant=shop.merchant, kind="catalog_import", status="running")
+    job_report(job=job, progress=42, message="Saved 21,000 of 50,000 products")
+    Job.objects.filter(pk=job.pk).update(progress=0, message="")
+    data = api.as_key(shop.secret_key).get(f"/api/v1/jobs/{job.pk}").json()
+    assert (data["progress"], data["message"]) == (42, "Saved 21,000 of 50,000 products")
