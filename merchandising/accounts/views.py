@@ -14,23 +14,31 @@ from django.views import View
 
 from . import services
 
-LOGIN_FAILURE_LIMIT = 5
+# Wrong passwords allowed before sign-in is refused for LOGIN_LOCK_SECONDS, counted three ways:
+# one account from one address, one account from anywhere (a distributed guess), and one address
+# across accounts (password spraying).
+LOGIN_LIMITS = {"account_address": 5, "account": 20, "address": 30}
 LOGIN_LOCK_SECONDS = 15 * 60
 
 
-def _failure_key(request, username: str) -> str:
+def _failure_keys(request, username: str) -> dict[str, str]:
     ip = request.META.get("REMOTE_ADDR", "")
-    return f"login-failures:{username.strip().lower()}:{ip}"
+    name = username.strip().lower()
+    return {
+        "account_address": f"login-failures:{name}:{ip}",
+        "account": f"login-failures:account:{name}",
+        "address": f"login-failures:address:{ip}",
+    }
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
-    """After LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, further tries
-    are refused for LOGIN_LOCK_SECONDS without checking the password."""
+    """Refuses sign-in without checking the password once too many wrong passwords were given
+    (LOGIN_LIMITS) within LOGIN_LOCK_SECONDS."""
 
     def clean(self):
-        username = self.data.get("username", "")
-        key = _failure_key(self.request, username)
-        if cache.get(key, 0) >= LOGIN_FAILURE_LIMIT:
+        keys = _failure_keys(self.request, self.data.get("username", ""))
+        counts = cache.get_many(list(keys.values()))
+        if any(counts.get(key, 0) >= LOGIN_LIMITS[kind] for kind, key in keys.items()):
             raise ValidationError(
                 "Too many failed sign-in attempts. Wait 15 minutes or reset your password.",
                 code="throttled",
@@ -38,10 +46,11 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         try:
             return super().clean()
         except ValidationError:
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, LOGIN_LOCK_SECONDS)
+            for key in keys.values():
+                try:
+                    cache.incr(key)
+                except ValueError:
+                    cache.set(key, 1, LOGIN_LOCK_SECONDS)
             raise
 
 

@@ -195,3 +195,15 @@ def test_product_list_count_and_filters_follow_catalog_changes(client, api, shop
     )
     page = client.get(url).content.decode()
     assert "4 products" in page and "Garden &gt; Tools" in page  # count and filter menu updated
+
+
+def test_password_spraying_from_one_address_is_throttled(client, shop):
+    from django.contrib.auth import get_user_model
+
+    for i in range(30):
+        get_user_model().objects.create_user(f"user{i}", f"u{i}@x.test", PASSWORD)
+        client.post(reverse("login"), {"username": f"user{i}", "password": "Summer2026!"})
+    response = client.post(
+        reverse("login"), {"username": shop.owner.username, "password": PASSWORD}
+    )
+    assert b"Too many failed sign-in attempts" in response.content

@@ -15,10 +15,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from merchandising.accounts.views import LOGIN_FAILURE_LIMIT
+from merchandising.accounts.views import LOGIN_LIMITS
 from merchandising.catalog.models import Product
 from tests.conftest import PASSWORD
 
+LOGIN_FAILURE_LIMIT = LOGIN_LIMITS["account_address"]
 ROOT = Path(__file__).resolve().parents[2]
 STRONG = "k3J9-pQ_x7Vb2nR8tYw4Lm6Zc1Hs5Df0Gj2Ka9Ue7Io3Py6Tr8Eq1Wb5Nv4Mx0Cz7"
 
