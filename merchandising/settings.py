@@ -183,9 +183,14 @@ else:
         "data_folder_in": str(CELERY_BROKER_DIR / "out"),
         "data_folder_out": str(CELERY_BROKER_DIR / "out"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
-    for _folder in (CELERY_BROKER_DIR / "out", CELERY_BROKER_DIR / "processed"):
+    for _folder in (
+        CELERY_BROKER_DIR / "out",
+        CELERY_BROKER_DIR / "processed",
+        CELERY_BROKER_DIR / "control",
+    ):
         try:
             _folder.mkdir(parents=True, exist_ok=True)
         except OSError:  # a read-only checkout: the worker or the demo creates them
