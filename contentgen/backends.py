@@ -29,6 +29,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -53,6 +54,11 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL_LABEL = "SmolLM2-135M-Instruct"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MAX_LOADED_ADAPTERS = 8
+
+
+# Generated copy is plain text: control characters (a NUL, which PostgreSQL cannot store in
+# text or JSON, escape codes) are dropped; newlines and tabs stay.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ModelLoadError(RuntimeError):
@@ -336,7 +342,7 @@ class Backend:
         for row, seed in zip(new.tolist(), seeds, strict=True):
             ended = next((j for j, t in enumerate(row) if t in self.eos_ids), None)
             used = row if ended is None else row[:ended]
-            text = tok.decode(used, skip_special_tokens=True).strip()
+            text = _CONTROL_CHARS.sub("", tok.decode(used, skip_special_tokens=True)).strip()
             results.append(
                 Generation(text=text, new_tokens=len(used), truncated=ended is None, seed=seed)
             )
