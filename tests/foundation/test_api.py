@@ -157,3 +157,14 @@ def test_running_job_shows_progress_reported_inside_a_transaction(api, shop):
     Job.objects.filter(pk=job.pk).update(progress=0, message="")
     data = api.as_key(shop.secret_key).get(f"/api/v1/jobs/{job.pk}").json()
     assert (data["progress"], data["message"]) == (42, "Saved 21,000 of 50,000 products")
+
+
+def test_nul_characters_get_400_naming_the_field(api, shop):
+    api.as_key(shop.secret_key)
+    response = api.get("/api/v1/products", {"q": "pan\x00"})
+    assert response.status_code == 400 and "q" in response.json()["errors"]
+    response = api.post(
+        "/api/v1/products", {"sku": "A-1", "title": "Pan\u0000", "price": "1"}, format="json"
+    )
+    assert response.status_code == 400 and "body" in response.json()["errors"]
+    assert not Product.objects.exists()

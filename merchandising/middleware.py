@@ -1,0 +1,33 @@
+"""Request hygiene shared by every route."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+
+_WRITE_METHODS = ("POST", "PUT", "PATCH")
+
+
+class RejectNulMiddleware:
+    """Answer 400, naming the field, when a query parameter or a JSON body carries a NUL character.
+
+    PostgreSQL cannot store NUL in text or JSON, so such input would otherwise fail deep in a
+    query as a server error; nothing a merchant or a shop sends legitimately contains it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                return _refuse(
+                    name.replace("\x00", ""), "The query parameter contains a NUL character."
+                )
+        if request.method in _WRITE_METHODS and request.content_type == "application/json":
+            body = request.body
+            if b"\x00" in body or b"\\u0000" in body:
+                return _refuse("body", "The JSON body contains a NUL character (\\u0000).")
+        return self.get_response(request)
+
+
+def _refuse(field: str, message: str) -> JsonResponse:
+    return JsonResponse({"detail": f"{field}: {message}", "errors": {field: [message]}}, status=400)
