@@ -159,8 +159,13 @@ def _batch_visitor(request) -> str | None:
         return data["visitor_id"].strip() or None
     if not isinstance(events, list) or not events:
         return None
-    ids = {e.get("visitor_id") for e in events if isinstance(e, dict)}
-    if len(ids) != 1:
+    # Only strings count: a malformed id (an object, a list) is refused later by validation.
+    ids = {
+        e.get("visitor_id")
+        if isinstance(e, dict) and isinstance(e.get("visitor_id"), str)
+        else None
+        for e in events
+    }
+    if len(ids) != 1 or None in ids:
         return None
-    only = ids.pop()
-    return (only.strip() or None) if isinstance(only, str) else None
+    return ids.pop().strip() or None

@@ -2,13 +2,53 @@
 
 from __future__ import annotations
 
-from rest_framework import exceptions, status
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from merchandising.accounts.api_base import StorefrontAPIView
 
 from . import services
-from .models import MAX_VISITOR_ID
+from .models import MAX_VISITOR_ID, EventType
+
+EVENT_SCHEMA = inline_serializer(
+    "StorefrontEvent",
+    {
+        "event_id": serializers.CharField(
+            help_text="Unique per merchant; a retried event is stored once"
+        ),
+        "type": serializers.ChoiceField(choices=EventType.choices),
+        "visitor_id": serializers.CharField(max_length=MAX_VISITOR_ID),
+        "sku": serializers.CharField(required=False),
+        "ts": serializers.CharField(
+            required=False, help_text="ISO 8601 or unix seconds; default now"
+        ),
+        "value": serializers.FloatField(required=False),
+        "placement": serializers.CharField(required=False),
+        "request_id": serializers.CharField(required=False),
+        "device": serializers.CharField(required=False),
+        "country": serializers.CharField(required=False),
+    },
+)
+EVENTS_REQUEST = inline_serializer(
+    "StorefrontEventBatch", {"events": serializers.ListField(child=EVENT_SCHEMA, max_length=500)}
+)
+EVENTS_RESPONSE = inline_serializer(
+    "StorefrontEventResult",
+    {
+        "accepted": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(),
+        "errors": serializers.ListField(child=serializers.DictField()),
+        "unknown_skus": serializers.DictField(),
+    },
+)
+LINK = inline_serializer(
+    "VisitorLink",
+    {
+        "anonymous_id": serializers.CharField(max_length=MAX_VISITOR_ID),
+        "visitor_id": serializers.CharField(max_length=MAX_VISITOR_ID),
+    },
+)
 
 
 class StorefrontEventsAPI(StorefrontAPIView):
@@ -19,6 +59,9 @@ class StorefrontEventsAPI(StorefrontAPIView):
     duplicates), 400 when every event was refused.
     """
 
+    # A 400 is either the per-event result (every event refused) or a malformed batch
+    # ({"detail", "errors"}), so it is documented as an object.
+    @extend_schema(request=EVENTS_REQUEST, responses={200: EVENTS_RESPONSE, 400: dict})
     def post(self, request):
         data = request.data
         events = data.get("events") if isinstance(data, dict) else data
@@ -35,6 +78,7 @@ class StorefrontEventsAPI(StorefrontAPIView):
 class StorefrontVisitorLinkAPI(StorefrontAPIView):
     """``{"anonymous_id", "visitor_id"}``: the anonymous visitor signed in as ``visitor_id``."""
 
+    @extend_schema(request=LINK, responses=LINK)
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
         errors = {}

@@ -100,7 +100,7 @@ def event_clean(raw, now: datetime) -> tuple[dict | None, tuple[str, str] | None
             return None, (name, "Control characters are not allowed.")
         out[name] = value
     kind = raw.get("type")
-    if kind not in EVENT_TYPES:
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
         return None, ("type", f"Must be one of: {', '.join(sorted(EVENT_TYPES))}.")
     out["type"] = kind
     for name, limit in _LIMITS.items():

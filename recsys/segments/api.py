@@ -23,13 +23,14 @@ class SegmentListAPI(MerchantAPIView):
     """Active segments (found and rule-based) and how the last clustering chose their number."""
 
     @extend_schema(
+        operation_id="segments_list",
         responses=inline_serializer(
             "SegmentList",
             {
                 "results": SegmentSerializer(many=True),
                 "latest_run": SegmentRunSerializer(allow_null=True),
             },
-        )
+        ),
     )
     def get(self, request):
         run = selectors.latest_run(request.merchant)
