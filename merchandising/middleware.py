@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.http import JsonResponse
 
 _WRITE_METHODS = ("POST", "PUT", "PATCH")
@@ -25,9 +27,38 @@ class RejectNulMiddleware:
         if request.method in _WRITE_METHODS and request.content_type == "application/json":
             body = request.body
             if b"\x00" in body or b"\\u0000" in body:
-                return _refuse("body", "The JSON body contains a NUL character (\\u0000).")
+                field = _field_with_nul(body)
+                if field is not None:
+                    return _refuse(
+                        field, "Contains a NUL character (\\u0000), which cannot be stored."
+                    )
         return self.get_response(request)
 
 
 def _refuse(field: str, message: str) -> JsonResponse:
     return JsonResponse({"detail": f"{field}: {message}", "errors": {field: [message]}}, status=400)
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _field_with_nul(body: bytes) -> str | None:
+    """The top-level field whose value holds a NUL, "body" for other shapes, None when the body
+    is not JSON (the parser then answers with its own 400)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if _has_nul(key) or _has_nul(value):
+                return key.replace("\x00", "")
+        return None
+    return "body" if _has_nul(data) else None
