@@ -104,7 +104,9 @@ def derive_seed(base_seed: int, key: str, kind: str, variant: int, attempt: int)
 def fit_value(kind: str, value: str | list[str]) -> tuple[str | list[str], list[Flag]]:
     """Fit a parsed list value to the kind's limits; returns the value and soft notes on what was left out."""
     spec = get_spec(kind)
-    if not spec.is_list or isinstance(value, str):
+    if isinstance(value, str):
+        return _fit_line(spec, value)
+    if not spec.is_list:
         return value, []
     seen: set[str] = set()
     kept: list[str] = []
@@ -131,6 +133,34 @@ def fit_value(kind: str, value: str | list[str]) -> tuple[str | list[str], list[
     if len(kept) > spec.max_items:
         kept = kept[: spec.max_items]
     return kept, notes
+
+
+_CLAUSE_BREAKS = (" | ", " – ", " — ", " - ", ": ", "; ", ", ")
+_MIN_FITTED_CHARS = 20
+
+
+def _fit_line(spec, value: str) -> tuple[str, list[Flag]]:
+    """A one-line kind (SEO title, meta description) over its limit is cut at the last clause
+    break that fits ("Stoneware Mug, a Unique Product for ..." -> "Stoneware Mug"), never in the
+    middle of a clause; if no break leaves a useful text, it stays over length for the guards."""
+    if (
+        spec.name not in ("seo_title", "seo_description")
+        or "\n" in value
+        or len(value) <= spec.max_chars
+    ):
+        return value, []
+    head = value[: spec.max_chars + 1]
+    cut = max((head.rfind(b) for b in _CLAUSE_BREAKS), default=-1)
+    fitted = value[:cut].rstrip(" ,;:-–—|") if cut > 0 else ""
+    if len(fitted) < _MIN_FITTED_CHARS:
+        return value, []
+    note = Flag(
+        "shortened",
+        SOFT,
+        f"The model wrote {len(value)} characters; it was cut at a clause break to fit {spec.max_chars}.",
+        {"original": value},
+    )
+    return fitted, [note]
 
 
 def _rank(variant: Variant) -> tuple:

@@ -178,3 +178,15 @@ def test_real_default_model_writes_a_seo_title_within_the_length_limit():
     ok = [v for v in result.variants if not length_codes & {f["code"] for f in v.flags}]
     assert ok, [v.to_dict() for v in result.variants]
     assert all(len(v.text) <= 60 for v in ok)
+
+
+def test_over_long_seo_title_is_cut_at_a_clause_break_or_left_for_the_guards():
+    from contentgen.generation import fit_value
+
+    text, notes = fit_value(
+        "seo_title", "Dreamer Stoneware Mug, A Unique and Rare Product for the 2023 Market"
+    )
+    assert text == "Dreamer Stoneware Mug" and notes[0].code == "shortened"
+    unbroken = "x" * 70
+    assert fit_value("seo_title", unbroken) == (unbroken, [])  # no clean break: the guards flag it
+    assert fit_value("seo_title", "Short title") == ("Short title", [])

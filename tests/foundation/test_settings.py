@@ -12,9 +12,9 @@ STRONG = "k3J9-pQ_x7Vb2nR8tYw4Lm6Zc1Hs5Df0Gj2Ka9Ue7Io3Py6Tr8Eq1Wb5Nv4Mx0Cz7"
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {
-        k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")
-    }
+    # The suite sets DJANGO_ALLOW_ASYNC_UNSAFE for Playwright; a production process never has it.
+    dropped = ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    environment = {k: v for k, v in os.environ.items() if k not in dropped}
     environment.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
