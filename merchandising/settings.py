@@ -299,7 +299,7 @@ if not DEBUG:
 MERCHLAB_API_KEY_TOUCH_SECONDS = 60  # last-used time is written at most once a minute per key
 MERCHLAB_INVITATION_DAYS = 7
 
-# Storefront abuse limits (merchandising.storefront.throttling): "N/s", "N/min" or "N/h"; empty
+# Storefront abuse limits (merchandising.accounts.throttling): "N/s", "N/min" or "N/h"; empty
 # switches a limit off. Per key bounds a whole shop (the serving benchmark runs at 200/s); per
 # visitor bounds one browser; per address covers requests that name no single visitor.
 MERCHLAB_STOREFRONT_RATE_PER_KEY = os.environ.get("MERCHLAB_STOREFRONT_RATE_PER_KEY", "600/s")

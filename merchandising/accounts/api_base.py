@@ -16,11 +16,10 @@ from rest_framework import exceptions, generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
-from merchandising.storefront.throttling import StorefrontKeyThrottle, StorefrontVisitorThrottle
-
 from .authentication import ApiKeyPrincipal, PublishableKeyAuthentication
 from .models import Role, role_allows
 from .selectors import membership_for, memberships_for_user
+from .throttling import StorefrontKeyThrottle, StorefrontVisitorThrottle
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
