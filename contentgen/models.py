@@ -63,7 +63,21 @@ class BrandVoice(models.Model):
         }
 
 
-class CopyDraft(models.Model):
+class CopyTarget(models.Model):
+    """What a piece of copy is written for, as drafts and review decisions both record it: the
+    product's SKU (kept as text, so the row still reads after the product is deleted), the live
+    copy field, and the shopper segment ("" = all shoppers)."""
+
+    sku = models.CharField(max_length=100)
+    field = models.CharField(max_length=32, choices=[(f, f) for f in COPY_FIELDS])
+    # "" = written for all shoppers; a segment key when written for one shopper segment
+    segment = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+
+class CopyDraft(CopyTarget):
     """One generated variant of one field of one product, waiting for a human.
 
     ``text`` is a string, or a list of strings for list kinds (bullets, ad headlines, ad
@@ -89,9 +103,7 @@ class CopyDraft(models.Model):
         on_delete=models.SET_NULL,
         related_name="copy_drafts",
     )
-    sku = models.CharField(max_length=100)
     kind = models.CharField(max_length=32, choices=[(k, KINDS[k].label) for k in KIND_NAMES])
-    field = models.CharField(max_length=32, choices=[(f, f) for f in COPY_FIELDS])
     variant = models.PositiveSmallIntegerField(default=0)
     text = models.JSONField()
     flags = models.JSONField(default=_empty_list, blank=True)
@@ -102,8 +114,6 @@ class CopyDraft(models.Model):
     model_id = models.CharField(max_length=300, blank=True)
     adapter_id = models.CharField(max_length=300, blank=True)
     prompt_version = models.CharField(max_length=20, blank=True)
-    # "" = written for all shoppers; a segment key when written for one shopper segment
-    segment = models.CharField(max_length=100, blank=True, default="")
     warnings = models.JSONField(default=_empty_list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     product_updated_at = models.DateTimeField(null=True, blank=True)

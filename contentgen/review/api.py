@@ -42,6 +42,20 @@ def conflict(exc: services.DraftAlreadyDecided) -> Response:
     return Response(body, status=status.HTTP_409_CONFLICT)
 
 
+def decide(request, draft_id: int, serializer_class, service) -> Response:
+    """One decision on one of the merchant's drafts: validate the body with `serializer_class`,
+    call the review `service` (approve, edit-approve, reject...) and answer the decision, or 409
+    when another reviewer decided the draft first."""
+    draft = selectors.draft_get(request.merchant, draft_id)
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    try:
+        decision = service(draft=draft, user=request.user, **data.validated_data)
+    except services.DraftAlreadyDecided as exc:
+        return conflict(exc)
+    return Response(DecisionSerializer(decision).data)
+
+
 DRAFT_FILTERS = [
     OpenApiParameter(
         "status",
@@ -96,14 +110,7 @@ class DraftApproveAPI(ReviewAPIView):
 
     @extend_schema(request=ApproveSerializer, responses={200: DecisionSerializer, 409: None})
     def post(self, request, draft_id: int):
-        draft = selectors.draft_get(request.merchant, draft_id)
-        data = ApproveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            decision = services.draft_approve(draft=draft, user=request.user, **data.validated_data)
-        except services.DraftAlreadyDecided as exc:
-            return conflict(exc)
-        return Response(DecisionSerializer(decision).data)
+        return decide(request, draft_id, ApproveSerializer, services.draft_approve)
 
 
 class DraftEditApproveAPI(ReviewAPIView):
@@ -111,16 +118,7 @@ class DraftEditApproveAPI(ReviewAPIView):
 
     @extend_schema(request=EditApproveSerializer, responses={200: DecisionSerializer, 409: None})
     def post(self, request, draft_id: int):
-        draft = selectors.draft_get(request.merchant, draft_id)
-        data = EditApproveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            decision = services.draft_edit_approve(
-                draft=draft, user=request.user, **data.validated_data
-            )
-        except services.DraftAlreadyDecided as exc:
-            return conflict(exc)
-        return Response(DecisionSerializer(decision).data)
+        return decide(request, draft_id, EditApproveSerializer, services.draft_edit_approve)
 
 
 class DraftRejectAPI(ReviewAPIView):
@@ -128,14 +126,7 @@ class DraftRejectAPI(ReviewAPIView):
 
     @extend_schema(request=RejectSerializer, responses={200: DecisionSerializer, 409: None})
     def post(self, request, draft_id: int):
-        draft = selectors.draft_get(request.merchant, draft_id)
-        data = RejectSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            decision = services.draft_reject(draft=draft, user=request.user, **data.validated_data)
-        except services.DraftAlreadyDecided as exc:
-            return conflict(exc)
-        return Response(DecisionSerializer(decision).data)
+        return decide(request, draft_id, RejectSerializer, services.draft_reject)
 
 
 class ExperimentArmSerializer(ApproveSerializer):
@@ -150,16 +141,9 @@ class DraftExperimentAPI(ReviewAPIView):
 
     @extend_schema(request=ExperimentArmSerializer, responses={200: DecisionSerializer, 409: None})
     def post(self, request, draft_id: int):
-        draft = selectors.draft_get(request.merchant, draft_id)
-        data = ExperimentArmSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            decision = services.draft_approve_as_experiment(
-                draft=draft, user=request.user, **data.validated_data
-            )
-        except services.DraftAlreadyDecided as exc:
-            return conflict(exc)
-        return Response(DecisionSerializer(decision).data)
+        return decide(
+            request, draft_id, ExperimentArmSerializer, services.draft_approve_as_experiment
+        )
 
 
 class DraftBulkAPI(ReviewAPIView):

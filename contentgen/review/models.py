@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from merchandising.catalog.models import COPY_FIELDS
+from contentgen.models import CopyTarget
 
 
 class RejectionReason(models.TextChoices):
@@ -26,7 +26,7 @@ class RejectionReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class ReviewDecision(models.Model):
+class ReviewDecision(CopyTarget):
     class Action(models.TextChoices):
         APPROVE = "approve", "Approved"
         EDIT_APPROVE = "edit_approve", "Edited and approved"
@@ -51,10 +51,7 @@ class ReviewDecision(models.Model):
         on_delete=models.SET_NULL,
         related_name="review_decisions",
     )
-    sku = models.CharField(max_length=100)
     kind = models.CharField(max_length=32, blank=True)
-    field = models.CharField(max_length=32, choices=[(f, f) for f in COPY_FIELDS])
-    segment = models.CharField(max_length=100, blank=True, default="")
     action = models.CharField(max_length=16, choices=Action.choices)
     reason = models.CharField(max_length=16, choices=RejectionReason.choices, blank=True)
     note = models.TextField(blank=True, help_text="Free text: why, or the approve-anyway note.")
