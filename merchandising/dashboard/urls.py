@@ -61,11 +61,17 @@ recommendation_urls = [
 experiment_urls = [
     path("experiments/", views_experiments.ExperimentListView.as_view(), name="experiments"),
     path("experiments/new/", views_experiments.ExperimentCreateView.as_view(), name="experiment-create"),
+    path("experiments/new/from-drafts/", views_experiments.ExperimentFromDraftsView.as_view(), name="experiment-from-drafts"),
     path("experiments/<int:experiment_id>/", views_experiments.ExperimentDetailView.as_view(), name="experiment"),
     path(
         "experiments/<int:experiment_id>/daily.csv",
         views_experiments.ExperimentDailyCSVView.as_view(),
         name="experiment-daily",
+    ),
+    path(
+        "experiments/<int:experiment_id>/segments.csv",
+        views_experiments.ExperimentSegmentsCSVView.as_view(),
+        name="experiment-segments",
     ),
     path(
         "experiments/<int:experiment_id>/<slug:action>/",

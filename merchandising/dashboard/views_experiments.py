@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 from django.views import View
 
 from merchandising.catalog.models import COPY_FIELDS, Product
-from merchandising.experiments import charts, selectors, services
+from merchandising.experiments import charts, selectors, services, stats
 from merchandising.experiments.api import daily_csv
 from merchandising.experiments.models import Experiment
 from merchandising.storefront.models import Placement
@@ -159,6 +159,105 @@ class ExperimentCreateView(Page):
         )
 
 
+def drafts_for_experiments(merchant, *, include_pending: bool):
+    """Drafts that can become experiment arms: approved ones whose text is not the live copy
+    (approved as arms, or overtaken since), and, for reviewers, pending ones."""
+    from contentgen.models import CopyDraft
+    from merchandising.catalog.models import LiveCopy
+
+    statuses = ["approved", "pending"] if include_pending else ["approved"]
+    drafts = list(
+        CopyDraft.objects.filter(
+            merchant=merchant, status__in=statuses, segment="", product__isnull=False
+        )
+        .exclude(product__status="archived")
+        .select_related("product")
+        .order_by("field", "sku", "variant", "pk")[:500]
+    )
+    live = {
+        (c.product_id, c.field): c.value
+        for c in LiveCopy.objects.filter(
+            merchant=merchant, product_id__in={d.product_id for d in drafts}
+        )
+    }
+    from contentgen import specs
+
+    out = []
+    for d in drafts:
+        current = live.get((d.product_id, d.field))
+        if d.status == "approved" and specs.live_value(d.kind, d.text) == current:
+            continue  # already the live text: nothing to test
+        d.live_text = current
+        out.append(d)
+    return out
+
+
+class ExperimentFromDraftsView(Page):
+    """A copy experiment whose variant B (C, ...) are drafts: live copy against reviewed copy."""
+
+    template_name = "dashboard/experiments/from_drafts.html"
+    nav = "experiments"
+    required_role = "editor"
+
+    def get_context_data(self, errors=None, values=None, **kwargs):
+        context = super().get_context_data(**kwargs)
+        can_review = context.get("can_review")
+        context.update(
+            drafts=drafts_for_experiments(self.request.merchant, include_pending=can_review),
+            errors=errors or [],
+            values=values or {},
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        from merchandising.accounts.models import role_allows
+
+        values = {k: request.POST.get(k, "").strip() for k in ("key", "name", "hypothesis")}
+        ids = [i for i in request.POST.getlist("drafts") if i.isdigit()]
+        can_review = role_allows(request.role, "reviewer")
+        allowed = {
+            d.pk: d for d in drafts_for_experiments(request.merchant, include_pending=can_review)
+        }
+        chosen = [int(i) for i in ids]
+        errors = []
+        if not values["key"] or not values["name"]:
+            errors.append("Give the experiment a key and a name.")
+        if not chosen:
+            errors.append("Choose at least one draft.")
+        elif any(i not in allowed for i in chosen):
+            errors.append("Some of the chosen drafts cannot be tested (already live or decided).")
+        if not errors:
+            from contentgen.review.experiment_arms import drafts_approve_as_experiment
+
+            try:
+                experiment = drafts_approve_as_experiment(
+                    merchant=request.merchant,
+                    draft_ids=chosen,
+                    user=request.user,
+                    key=values["key"],
+                    name=values["name"],
+                    hypothesis=values["hypothesis"],
+                    note=request.POST.get("note", "")[:2000],
+                )
+            except ValidationError as exc:
+                errors.extend(exc.messages)
+            else:
+                messages.success(
+                    request,
+                    f"Experiment created from {len(chosen)} draft{'s' if len(chosen) != 1 else ''}"
+                    " as a draft. Start it when ready.",
+                )
+                return redirect(
+                    "dashboard:experiment",
+                    merchant_slug=request.merchant.slug,
+                    experiment_id=experiment.pk,
+                )
+        values["drafts"] = chosen
+        return self.render_to_response(
+            self.get_context_data(errors=errors, values=values), status=400
+        )
+
+
 def _get(request, experiment_id: int) -> Experiment:
     try:
         return selectors.experiment_get(request.merchant, experiment_id)
@@ -175,7 +274,12 @@ class ExperimentDetailView(Page):
         experiment = _get(self.request, self.kwargs["experiment_id"])
         report = selectors.experiment_report(self.request.merchant, experiment)
         analysis = report["analysis"]
-        context.update(experiment=experiment, report=report, analysis=analysis)
+        context.update(
+            experiment=experiment,
+            report=report,
+            analysis=analysis,
+            min_segment_units=stats.MIN_SEGMENT_UNITS_PER_ARM,
+        )
         if analysis:
             sequential = analysis["inference"] == "sequential"
             rows = [
@@ -252,6 +356,13 @@ class ExperimentActionView(MerchantPageMixin, View):
         return redirect(
             "dashboard:experiment", merchant_slug=request.merchant.slug, experiment_id=experiment.pk
         )
+
+
+class ExperimentSegmentsCSVView(Page):
+    def get(self, request, *args, **kwargs):
+        from merchandising.experiments.api import segments_csv_response
+
+        return segments_csv_response(request.merchant, _get(request, kwargs["experiment_id"]))
 
 
 class ExperimentDailyCSVView(Page):

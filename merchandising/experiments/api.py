@@ -42,6 +42,7 @@ def results_payload(report: dict) -> dict:
         "secondary": report["secondary"],
         "warnings": report["warnings"],
         "series": report["series"],
+        "segments": report.get("segments", []),
     }
 
 
@@ -183,6 +184,34 @@ class ExperimentDailyCSVAPI(MerchantAPIView):
             f'attachment; filename="experiment-{experiment.key}-daily.csv"'
         )
         return response
+
+
+def segments_csv(segments: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=selectors.SEGMENT_COLUMNS)
+    writer.writeheader()
+    for row in selectors.segment_rows(segments):
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def segments_csv_response(merchant, experiment) -> HttpResponse:
+    response = HttpResponse(
+        segments_csv(selectors.experiment_segments(merchant, experiment)), content_type="text/csv"
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="experiment-{experiment.key}-segments.csv"'
+    )
+    return response
+
+
+class ExperimentSegmentsCSVAPI(MerchantAPIView):
+    """Results per shopper segment and variant, one row each."""
+
+    @extend_schema(responses={(200, "text/csv"): str})
+    def get(self, request, experiment_id: int):
+        experiment = selectors.experiment_get(request.merchant, experiment_id)
+        return segments_csv_response(request.merchant, experiment)
 
 
 class StorefrontAssignmentsAPI(StorefrontAPIView):

@@ -42,6 +42,11 @@ urlpatterns = [
         api.ExperimentDailyCSVAPI.as_view(),
         name="api-experiment-daily",
     ),
+    path(
+        "experiments/<int:experiment_id>/segments.csv",
+        api.ExperimentSegmentsCSVAPI.as_view(),
+        name="api-experiment-segments",
+    ),
 ]
 
 # Mounted under /api/v1/storefront/ by merchandising/api_urls.py.

@@ -163,6 +163,9 @@ class Exposure(models.Model):
     variant = models.ForeignKey(Variant, on_delete=models.CASCADE, related_name="exposures")
     visitor_id = models.CharField(max_length=MAX_VISITOR_ID_LENGTH)
     first_seen = models.DateTimeField()
+    # Set by the roll-up: the visitor converted within the attribution window. Lets the report
+    # break results down by the visitors' current segments without scanning raw events.
+    converted = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from django.apps import apps
+from django.db import connection
 from django.db.models import QuerySet
 
 from . import stats
-from .models import Experiment, Variant, VariantDay
+from .models import Experiment, Exposure, Variant, VariantDay
 
 SECONDARY = (
     ("add_to_cart", "add_to_cart_rate", "Add-to-cart rate"),
@@ -123,6 +125,7 @@ def experiment_report(merchant, experiment: Experiment, *, alpha: float = 0.05) 
             series=series,
             secondary=[],
             warnings=["The experiment has fewer than two variants."],
+            segments=[],
         )
         return report
     analysis = stats.analyze(
@@ -187,4 +190,93 @@ def experiment_report(merchant, experiment: Experiment, *, alpha: float = 0.05) 
             )
     report.update(analysis=analysis, series=series, secondary=secondary, warnings=warnings)
     report["inference"] = analysis["inference_method"]
+    report["segments"] = experiment_segments(merchant, experiment, alpha=alpha)
     return report
+
+
+def experiment_segments(
+    merchant, experiment: Experiment, *, alpha: float = 0.05
+) -> list[dict[str, Any]]:
+    """Results per shopper segment: the exposed visitors who belong to each active segment now
+    (recsys.segments memberships), per variant units, conversions (the roll-up's flag on the
+    exposure), rate and uplift against control with its interval; `too_small` flags a segment
+    with fewer than stats.MIN_SEGMENT_UNITS_PER_ARM visitors in an arm. A visitor can be in
+    several segments (a found one and rules), so the segments need not add up to the total.
+    One grouped join over exposures and memberships; no raw events are read."""
+    if experiment.merchant_id != merchant.pk:
+        raise Experiment.DoesNotExist
+    if not apps.is_installed("recsys.segments"):
+        return []
+    Segment = apps.get_model("segments", "Segment")
+    Membership = apps.get_model("segments", "SegmentMembership")
+    segments = {
+        s.pk: s for s in Segment.objects.filter(merchant=merchant, is_active=True).order_by("id")
+    }
+    if not segments:
+        return []
+    variants = list(
+        Variant.objects.filter(experiment=experiment, merchant=merchant).order_by("position", "id")
+    )
+    if len(variants) < 2:
+        return []
+    control = next((v for v in variants if v.is_control), variants[0])
+    e, m = Exposure._meta.db_table, Membership._meta.db_table
+    sql = (
+        f"SELECT m.segment_id, e.variant_id, COUNT(*), "  # noqa: S608 (table names from _meta)
+        f"SUM(CASE WHEN e.converted THEN 1 ELSE 0 END) "
+        f"FROM {e} e JOIN {m} m ON m.visitor_id = e.visitor_id AND m.merchant_id = e.merchant_id "
+        f"WHERE e.experiment_id = %s AND e.merchant_id = %s GROUP BY m.segment_id, e.variant_id"
+    )
+    counts: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [experiment.pk, merchant.pk])
+        for segment_id, variant_id, units, conversions in cursor.fetchall():
+            counts[segment_id][variant_id] = (int(units), int(conversions or 0))
+    out = []
+    for segment_id, segment in segments.items():
+        by_variant = counts.get(segment_id)
+        if not by_variant:
+            continue
+        arms = [
+            {
+                "name": v.name,
+                "units": by_variant.get(v.pk, (0, 0))[0],
+                "conversions": by_variant.get(v.pk, (0, 0))[1],
+            }
+            for v in variants
+        ]
+        row = stats.segment_breakdown(arms, control=control.name, alpha=alpha)
+        out.append({"segment_id": segment.pk, "segment": segment.name, **row})
+    out.sort(key=lambda r: (-r["units"], r["segment"]))
+    return out
+
+
+SEGMENT_COLUMNS = [
+    "segment",
+    "variant",
+    "is_control",
+    "units",
+    "conversions",
+    "rate",
+    "ci_low",
+    "ci_high",
+    "abs_uplift",
+    "uplift_ci_low",
+    "uplift_ci_high",
+    "p_value",
+    "too_small",
+]
+
+
+def segment_rows(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The breakdown flattened to one row per segment and variant (for the CSV export)."""
+    return [
+        {
+            **{k: v.get(k) for k in SEGMENT_COLUMNS if k in v},
+            "segment": s["segment"],
+            "variant": v["name"],
+            "too_small": s["too_small"],
+        }
+        for s in segments
+        for v in s["variants"]
+    ]

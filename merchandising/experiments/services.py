@@ -60,11 +60,17 @@ def _variants_clean(
     product_ids = {p.pk for p in products}
     out = []
     for i, (v, name, w) in enumerate(zip(variants, names, weights, strict=True)):
+        if not isinstance(v.get("payload") or {}, dict):
+            raise ValidationError({"variants": f"Variant {name}: the payload must be an object."})
         payload = dict(v.get("payload") or {})
         if experiment.kind == Experiment.Kind.COPY:
             copy = {}
+            if not isinstance(payload.get("copy") or {}, dict):
+                raise ValidationError(
+                    {"variants": f"Variant {name}: copy must map product ids to texts."}
+                )
             for pid, value in (payload.get("copy") or {}).items():
-                if int(pid) not in product_ids:
+                if not str(pid).strip().isdigit() or int(pid) not in product_ids:
                     raise ValidationError(
                         {"variants": f"Variant {name}: product {pid} is not in the experiment."}
                     )
@@ -401,14 +407,15 @@ def experiment_ship(
     if experiment.kind == Experiment.Kind.COPY:
         withdrawn = set(variant.payload.get("withdrawn", []))
         products = {str(p.pk): p for p in experiment.products.all()}
+        sources = variant.payload.get("drafts") or {}
         for pid, value in (variant.payload.get("copy") or {}).items():
             if pid in withdrawn or pid not in products or products[pid].status != "active":
                 continue
-            live_copy_publish(
+            _shipped_copy_publish(
+                experiment=experiment,
                 product=products[pid],
-                field=experiment.field,
                 value=value,
-                source="generated",
+                draft_id=sources.get(pid),
                 user=user,
                 note=note,
             )
@@ -425,6 +432,31 @@ def experiment_ship(
     _forget_now_and_on_commit(experiment.merchant_id)
     log.info("%s (user %s)", note, getattr(user, "pk", None))
     return experiment
+
+
+def _shipped_copy_publish(*, experiment, product, value, draft_id, user, note: str) -> None:
+    """Through review when it is installed (the publish is then in its audit log), else
+    straight through the catalog's one publish path."""
+    if apps.is_installed("contentgen.review"):
+        from contentgen.review.experiment_arms import experiment_copy_publish
+
+        experiment_copy_publish(
+            experiment=experiment,
+            product=product,
+            value=value,
+            draft_id=draft_id,
+            user=user,
+            note=note,
+        )
+        return
+    live_copy_publish(
+        product=product,
+        field=experiment.field,
+        value=value,
+        source="generated",
+        user=user,
+        note=note,
+    )
 
 
 @transaction.atomic
@@ -679,6 +711,7 @@ def experiment_rollup(
         experiment.placement.key if experiment.kind == Experiment.Kind.PLACEMENT else None
     )
     agg: dict[tuple[int, date], list] = {}
+    converted_by_day: dict[date, set[str]] = {}
     if bounds["first"] is not None:
         day = bounds["first"].astimezone(tz).date()
         if since is not None:
@@ -702,6 +735,7 @@ def experiment_rollup(
                     first = seen_at.get(vid)
                     if first is not None and first <= ts < first + window:
                         by_visitor[vid].append((etype, value, placement))
+                converted = converted_by_day.setdefault(day, set())
                 for vid, variant_id, _first in cohort:
                     a = agg.setdefault((variant_id, day), [0, 0, 0, 0, 0.0, 0.0])
                     a[0] += 1
@@ -709,7 +743,9 @@ def experiment_rollup(
                     if not evs:
                         continue
                     revenue = sum(float(v or 0) for t, v, _ in evs if t == "purchase")
-                    a[1] += any(t == "purchase" for t, _, _ in evs)
+                    if any(t == "purchase" for t, _, _ in evs):
+                        a[1] += 1
+                        converted.add(vid)
                     a[2] += any(t == "add_to_cart" for t, _, _ in evs)
                     a[3] += any(
                         t == "click" and (placement_key is None or p == placement_key)
@@ -741,9 +777,23 @@ def experiment_rollup(
             ],
             batch_size=1000,
         )
+        _exposures_mark_converted(exposures, converted_by_day, tz)
         Experiment.objects.filter(pk=experiment.pk).update(rolled_up_at=now)
     experiment.rolled_up_at = now
     return len(agg)
+
+
+def _exposures_mark_converted(exposures, converted_by_day: dict[date, set[str]], tz) -> None:
+    """Flag each recomputed day's converters on their exposure rows (for the per-segment
+    breakdown). Only rows whose flag changes are written."""
+    for day, converted in converted_by_day.items():
+        start = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+        cohort = exposures.filter(first_seen__gte=start, first_seen__lt=start + timedelta(days=1))
+        cohort.filter(converted=True).exclude(visitor_id__in=list(converted)).update(
+            converted=False
+        )
+        if converted:
+            cohort.filter(converted=False, visitor_id__in=list(converted)).update(converted=True)
 
 
 def experiments_rollup_running(*, merchant=None) -> int:

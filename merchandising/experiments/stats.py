@@ -633,3 +633,57 @@ def decide(result: Mapping[str, Any]) -> dict[str, Any]:
             f"{100 * lo:+.2f} and {100 * hi:+.2f} points."
         )
     return out
+
+
+# --------------------------------------------------------------------------- segments
+
+# Below this many visitors in an arm a segment's interval is too wide to read.
+MIN_SEGMENT_UNITS_PER_ARM = 100
+
+
+def segment_breakdown(
+    arms: Sequence[Mapping[str, Any]],
+    *,
+    control: str,
+    alpha: float = 0.05,
+    min_units: int = MIN_SEGMENT_UNITS_PER_ARM,
+) -> dict[str, Any]:
+    """One segment's numbers: per arm units, conversions, rate with its Wilson interval, and
+    against the control the absolute uplift with the Newcombe interval and the two-proportion
+    z-test p-value (the formulas above). Fixed-horizon and uncorrected for the number of
+    segments looked at: a breakdown is for reading where an effect comes from, not for a
+    decision. ``too_small`` is True when an arm has fewer than ``min_units`` visitors.
+
+    arms: [{"name", "units", "conversions"}] with the control among them."""
+    ctrl = next((a for a in arms if a["name"] == control), None)
+    if ctrl is None:
+        raise ValueError(f"control {control!r} is not among the arms")
+    out = []
+    for a in arms:
+        units, conv = int(a["units"]), int(a["conversions"])
+        low, high = wilson_interval(conv, units, alpha)
+        row: dict[str, Any] = {
+            "name": a["name"],
+            "is_control": a["name"] == control,
+            "units": units,
+            "conversions": conv,
+            "rate": _rate(conv, units),
+            "ci_low": low if units else None,
+            "ci_high": high if units else None,
+        }
+        if a["name"] != control:
+            c_units, c_conv = int(ctrl["units"]), int(ctrl["conversions"])
+            d_low, d_high = newcombe_diff_interval(conv, units, c_conv, c_units, alpha)
+            _, p = two_proportion_ztest(conv, units, c_conv, c_units)
+            row.update(
+                abs_uplift=(conv / units - c_conv / c_units) if units and c_units else None,
+                uplift_ci_low=d_low,
+                uplift_ci_high=d_high,
+                p_value=p,
+            )
+        out.append(row)
+    return {
+        "variants": out,
+        "units": sum(r["units"] for r in out),
+        "too_small": min((r["units"] for r in out), default=0) < min_units,
+    }
