@@ -223,6 +223,7 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("recommender", seed_recommender),
     ("copy", seed_copy_generation),
     ("experiments", lambda context: _experiments(context)),
+    ("copy-experiment", lambda context: _copy_experiment(context)),
 ]
 
 
@@ -230,6 +231,12 @@ def _experiments(context: DemoContext) -> None:
     from .experiments_demo import seed_experiments
 
     seed_experiments(context)
+
+
+def _copy_experiment(context: DemoContext) -> None:
+    from .experiments_demo import seed_copy_experiment
+
+    seed_copy_experiment(context)
 
 
 def seed_all(*, say: Callable[[str], None] = print, skip: tuple[str, ...] = ()) -> DemoContext:

@@ -12,6 +12,8 @@ tests and the segments evaluation all use it as ground truth:
 * ``variant_uplift`` (constructor) or ``uplift=`` (per call) apply a *true* relative conversion
   uplift for an experiment variant, so an A/B test has a real difference to detect and an A/A
   test (no uplift on either arm) has none.
+* ``ShopperSimulator.product_page(visitor_id, sku, ...)`` -> a visit to one product page
+  (``view``, maybe ``add_to_cart`` and ``purchase`` of it), for copy tests.
 * ``ShopperSimulator.latent_segments()`` -> ``{visitor_id: group}`` for the adjusted Rand index.
 
 Event dict keys: ``event_id, type, visitor_id, sku, ts`` (timezone-aware UTC ``datetime``),
@@ -423,6 +425,47 @@ class ShopperSimulator:
                     ready = events[-1]["ts"] + timedelta(minutes=10)
             day_events.sort(key=lambda e: (e["ts"], e["visitor_id"], e["event_id"]))
             yield from day_events
+
+    # ----- product pages ----------------------------------------------------------------------
+
+    def product_page(
+        self,
+        visitor_id: str,
+        sku: str,
+        *,
+        ts: datetime,
+        variant: str | None = None,
+        uplift: float | None = None,
+        visit_key: str = "",
+    ) -> list[dict]:
+        """A visit to one product's page (as in a copy test): a ``view``, maybe an
+        ``add_to_cart`` of that product, maybe its ``purchase``. ``variant``/``uplift`` scale
+        the add-to-cart probability (the copy persuades more or less: the true uplift).
+        ``visit_key`` names the visit (then the outcome does not depend on ``ts``)."""
+        visitor = self.visitor(visitor_id)
+        # Keyed by the visit, not the clock, when the caller names the visit: the same outcome on
+        # any day the simulation is run.
+        rng = random.Random(f"{self.seed}:page:{visitor_id}:{sku}:{visit_key or ts.isoformat()}")
+        lift = self.uplift_for(variant, uplift)
+        extra = {"session_id": f"s_{rng.getrandbits(48):012x}"}
+        events = [self._event(rng, "view", visitor, sku, ts, **extra)]
+        if sku not in self.products:
+            return events
+        p_cart = visitor.cart_rate * 1.4 * _sigmoid(self._item_utility(visitor, sku) - 0.5)
+        if rng.random() >= min(0.95, p_cart * (1.0 + lift)):
+            return events
+        now = ts + timedelta(seconds=rng.randint(20, 180))
+        price = self.products[sku]["price"]
+        events.append(self._event(rng, "add_to_cart", visitor, sku, now, value=price, **extra))
+        events.extend(self._checkout(rng, visitor, [sku], now + timedelta(seconds=90), 0.0, extra))
+        return events
+
+    def page_choice(self, rng: random.Random, visitor_id: str, skus: Sequence[str]) -> str:
+        """Which of ``skus`` the visitor opens: multinomial logit over their true utilities."""
+        weights = [
+            math.exp(self.utility(visitor_id, s)) if s in self.products else 1e-6 for s in skus
+        ]
+        return rng.choices(list(skus), weights=weights, k=1)[0]
 
     # ----- responses to recommendations -----------------------------------------------------
 
