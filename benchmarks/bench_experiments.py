@@ -15,6 +15,9 @@ What it measures (writes benchmarks/results/experiments.json):
    through the Django test client. Target: at most 2 s. Median of 5 runs.
 3. Roll-up: ``services.experiment_rollup`` (full) over --rollup-exposures exposures with purchase,
    add-to-cart and click events for about 5% of them, read from the tracking Event table.
+4. Segments: the per-segment breakdown (``selectors.experiment_segments``, a grouped join of
+   exposures and segment memberships) over --segment-exposures exposure rows, every visitor in
+   one of 8 segments and a quarter also in a ninth, and ``experiment_report`` including it.
 
 The benchmark merchant ("bench-experiments") is deleted and re-created on each run.
 """
@@ -47,6 +50,7 @@ import numpy as np  # noqa: E402
 from django.apps import apps  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -235,14 +239,73 @@ def bench_rollup(merchant, n: int) -> dict | None:
     }
 
 
+def bench_segments(merchant, n: int, segments: int = 8, repeat: int = 5) -> dict | None:
+    """The per-segment breakdown with ``n`` exposure rows (5 % converted) whose visitors are all
+    in one of ``segments`` found segments, and a quarter also in a rule segment: the grouped join
+    of exposures and memberships that the report adds. Median of ``repeat`` runs, and the whole
+    ``experiment_report`` (which includes it) over the same rows."""
+    if not apps.is_installed("recsys.segments"):
+        return None
+    from recsys.segments.models import Segment, SegmentMembership
+
+    exp = make_experiment(merchant, "bench-segments")
+    a, b = list(exp.variants.order_by("position"))
+    found = [
+        Segment.objects.create(merchant=merchant, kind="found", name=f"Found {k}")
+        for k in range(segments)
+    ]
+    rule = Segment.objects.create(merchant=merchant, kind="rule", name="Rule")
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    chunk = 50_000
+    for lo in range(0, n, chunk):
+        ids = range(lo, min(n, lo + chunk))
+        Exposure.objects.bulk_create(
+            [
+                Exposure(merchant=merchant, experiment=exp, variant=a if i % 2 else b, visitor_id=f"sv{i}",
+                         first_seen=first + timedelta(seconds=i), converted=i % 20 == 0)
+                for i in ids
+            ],
+            batch_size=5000,
+        )  # fmt: skip
+        SegmentMembership.objects.bulk_create(
+            [SegmentMembership(merchant=merchant, segment=found[i % segments], visitor_id=f"sv{i}") for i in ids]
+            + [SegmentMembership(merchant=merchant, segment=rule, visitor_id=f"sv{i}") for i in ids if i % 4 == 0],
+            batch_size=5000,
+        )  # fmt: skip
+    if connection.vendor == "postgresql":  # fresh statistics, as autovacuum would have by now
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    breakdown, report = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        rows = selectors.experiment_segments(merchant, exp)
+        breakdown.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        selectors.experiment_report(merchant, exp)
+        report.append(time.perf_counter() - start)
+    assert len(rows) == segments + 1 and sum(r["units"] for r in rows) == n + (n + 3) // 4
+    return {
+        "exposures": n,
+        "memberships": n + (n + 3) // 4,
+        "segments": segments + 1,
+        "breakdown_median_s": round(statistics.median(breakdown), 4),
+        "breakdown_max_s": round(max(breakdown), 4),
+        "report_with_breakdown_median_s": round(statistics.median(report), 4),
+        "target_s": TARGET_REPORT_S,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--exposures", type=int, default=1_000_000)
     parser.add_argument("--conversions", type=int, default=50_000)
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--rollup-exposures", type=int, default=100_000)
+    parser.add_argument("--segment-exposures", type=int, default=1_000_000)
     parser.add_argument(
-        "--parts", default="assignment,report,rollup", help="comma-separated subset to run"
+        "--parts",
+        default="assignment,report,rollup,segments",
+        help="comma-separated subset to run",
     )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -251,7 +314,7 @@ def main() -> None:
     # a partial run updates the parts it ran and keeps the others' latest figures
     result = (
         json.loads(out.read_text())
-        if out.exists() and parts != {"assignment", "report", "rollup"}
+        if out.exists() and parts != {"assignment", "report", "rollup", "segments"}
         else {}
     )
     merchant, user = fresh_merchant()
@@ -273,6 +336,9 @@ def main() -> None:
         if "rollup" in parts and args.rollup_exposures:
             result["rollup"] = bench_rollup(merchant, args.rollup_exposures)
             print("rollup:", json.dumps(result["rollup"]))
+        if "segments" in parts and args.segment_exposures:
+            result["segments"] = bench_segments(merchant, args.segment_exposures)
+            print("segments:", json.dumps(result["segments"]))
     finally:
         Merchant.objects.filter(slug=SLUG).delete()
     out = ROOT / "benchmarks" / "results" / "experiments.json"
