@@ -429,9 +429,12 @@ def product_update(*, product: Product, data: dict, user=None) -> Product:
     product.full_clean()
     product.save()
     catalog_changed(product.merchant)
+    live = {c.field: c.value for c in LiveCopy.objects.filter(product=product)}
     for field, value in (data.get("copy") or {}).items():
         if value in ("", [], None):
             continue
+        if live.get(field) == copy_value_clean(field, value):
+            continue  # a form sends every copy field back: an unchanged one is not a new version
         live_copy_publish(
             product=product, field=field, value=value, source=CopySource.ORIGINAL, user=user
         )
