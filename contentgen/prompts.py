@@ -43,6 +43,7 @@ __all__ = [
     "format_answer",
     "parse_answer",
     "neutralise",
+    "segment_audience",
 ]
 
 PROMPT_VERSION = "1"
@@ -76,6 +77,28 @@ def neutralise(text: object, limit: int | None = None) -> str:
     if limit is not None and len(s) > limit:
         s = s[: max(0, limit - 1)].rstrip() + "…"
     return s
+
+
+MAX_AUDIENCE_CHARS = 300
+
+
+def segment_audience(name: object, description: object = "", categories: object = ()) -> str:
+    """Who copy for a shopper segment is for, as one short line for the prompt.
+
+    Built from the segment's name, a description of it (for example "value-conscious kitchen
+    shoppers") and its top categories: ``"Budget kitchen buyers: value-conscious kitchen
+    shoppers; they mostly shop Kitchen, Garden"``. Every part is merchant or visitor data, so
+    it is neutralised here and fenced by :func:`build_prompt`.
+    """
+    name = neutralise(name, 120)
+    description = neutralise(description, 160)
+    cats = [neutralise(c, 60) for c in _as_list(categories)][:3]
+    line = name
+    if description and description.lower() != name.lower():
+        line = f"{line}: {description}" if line else description
+    if cats:
+        line = f"{line}; they mostly shop {', '.join(cats)}" if line else ", ".join(cats)
+    return neutralise(line, MAX_AUDIENCE_CHARS)
 
 
 @dataclass
@@ -142,7 +165,7 @@ def build_prompt(
     facts: dict,
     kind: str,
     voice: dict | None = None,
-    segment: str | None = None,
+    segment: str | dict | None = None,
     *,
     facts_budget_chars: int = DEFAULT_FACTS_BUDGET_CHARS,
 ) -> Prompt:
@@ -152,6 +175,8 @@ def build_prompt(
     ``avoid_claims``, ``prefer_phrases`` (lists or comma-separated strings),
     ``language`` (e.g. "en", "German"), ``examples`` (strings or
     ``{"kind", "text"}`` dicts; only same-kind examples are used, at most 2).
+    ``segment`` is who the copy is for: a line of text, or a dict with ``name``,
+    ``description`` and ``categories`` (see :func:`segment_audience`).
     """
     spec = get_spec(kind)
     voice = voice or {}
@@ -192,8 +217,14 @@ def build_prompt(
             voice_lines.append(f"- {label}: {', '.join(items)}")
     if voice_lines:
         user_parts.append(_fence("BRAND VOICE", voice_lines))
+    if isinstance(segment, dict):
+        segment = segment_audience(
+            segment.get("name", ""), segment.get("description", ""), segment.get("categories", ())
+        )
     if segment:
-        user_parts.append(_fence("SHOPPER SEGMENT", [f"- Write for: {neutralise(segment, 300)}"]))
+        user_parts.append(
+            _fence("SHOPPER SEGMENT", [f"- Write for: {neutralise(segment, MAX_AUDIENCE_CHARS)}"])
+        )
     examples = _example_texts(voice, spec.name)
     if examples:
         user_parts.append(_fence("EXAMPLE COPY", [f"- {e}" for e in examples]))
@@ -207,7 +238,7 @@ def build_prompt(
 
 
 def build_messages(
-    facts: dict, kind: str, voice: dict | None = None, segment: str | None = None
+    facts: dict, kind: str, voice: dict | None = None, segment: str | dict | None = None
 ) -> list[dict]:
     """Chat messages for one product and kind (see the module docstring)."""
     return build_prompt(facts, kind, voice, segment).messages

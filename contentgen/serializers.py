@@ -5,7 +5,8 @@ from contentgen.specs import KIND_NAMES, normalize_kind
 
 
 class GenerationRequestSerializer(serializers.Serializer):
-    """Exactly one of ``skus``, ``category`` or ``all``; ``kinds`` defaults to every kind."""
+    """Exactly one of ``skus``, ``category`` or ``all``; ``kinds`` defaults to every kind;
+    ``segment`` (optional) is the id of the shopper segment the copy is written for."""
 
     skus = serializers.ListField(
         child=serializers.CharField(max_length=64), required=False, max_length=50_000
@@ -16,7 +17,14 @@ class GenerationRequestSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=32), required=False, default=lambda: list(KIND_NAMES)
     )
     variants = serializers.IntegerField(required=False, min_value=1, max_value=5, allow_null=True)
-    segment = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+    segment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        default="",
+        help_text="Write for one shopper segment: the id of an active segment (empty: everyone). "
+        "Approved drafts become that segment's copy, served to its members only.",
+    )
 
     def validate(self, attrs):
         chosen = [bool(attrs.get("skus")), bool(attrs.get("category")), bool(attrs.get("all"))]

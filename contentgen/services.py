@@ -120,6 +120,27 @@ def _select_products(merchant, *, skus, category, all_products) -> list[int]:
     return ids
 
 
+def segment_target(merchant, segment) -> dict | None:
+    """Who copy for ``segment`` (a segment id; empty: every shopper) is written for:
+    ``{"key", "name", "description", "categories"}``, or None for every shopper. An unknown,
+    archived or other merchant's segment is a ValidationError on the ``segment`` field."""
+    if segment in (None, ""):
+        return None
+    from django.apps import apps
+
+    if not apps.is_installed("recsys.segments"):
+        raise ValidationError({"segment": "Shopper segments are not installed."})
+    from recsys.segments.models import Segment
+    from recsys.segments.selectors import segment_copy_target
+
+    try:
+        return segment_copy_target(merchant, segment)
+    except Segment.DoesNotExist:
+        raise ValidationError(
+            {"segment": f"Unknown segment {str(segment)[:40]!r}: give the id of an active segment."}
+        ) from None
+
+
 def generation_request(
     *,
     merchant,
@@ -128,13 +149,15 @@ def generation_request(
     category: str = "",
     all_products: bool = False,
     variants: int | None = None,
-    segment: str = "",
+    segment: str | int | None = "",
     user=None,
 ) -> Job:
     """Queue a generation Job on the ``gpu`` queue for the selected products and kinds.
 
     The selection is resolved now (product ids in the job's params), so the job writes
-    drafts for exactly what the merchant saw when pressing Generate.
+    drafts for exactly what the merchant saw when pressing Generate. With ``segment`` (a
+    segment id) the drafts are written for that shopper segment: the prompt says who they are
+    for, and approving one makes it that segment's copy, not the general live copy.
     """
     from contentgen.tasks import generate_copy_job
 
@@ -144,6 +167,7 @@ def generation_request(
         raise ValidationError(str(exc)) from exc
     if variants is not None and not 1 <= int(variants) <= 5:
         raise ValidationError("Variants must be between 1 and 5.")
+    target = segment_target(merchant, segment)
     product_ids = _select_products(
         merchant, skus=skus, category=category, all_products=all_products
     )
@@ -159,7 +183,13 @@ def generation_request(
                 "product_ids": product_ids,
                 "kinds": kind_list,
                 "variants": variants,
-                "segment": segment or "",
+                "segment": target["key"] if target else "",
+                # Who the copy is for, as the merchant saw the segment when pressing Generate.
+                "audience": (
+                    {k: target[k] for k in ("name", "description", "categories")}
+                    if target
+                    else None
+                ),
                 "selection": selection,
                 "seed": 0,
             },
@@ -251,6 +281,7 @@ def generation_run(*, job: Job, report: Report) -> dict:
     params = job.params
     kinds: list[str] = params["kinds"]
     segment = params.get("segment") or ""
+    audience = params.get("audience") or segment or None
     variants = params.get("variants")
     products = {
         p.pk: p for p in Product.objects.filter(merchant=merchant, pk__in=params["product_ids"])
@@ -287,7 +318,7 @@ def generation_run(*, job: Job, report: Report) -> dict:
         backend,
         requests,
         voice=voice,
-        segment=segment or None,
+        segment=audience,
         variants=variants,
         seed=int(params.get("seed", 0)),
         batch_size=batch_size,
@@ -322,3 +353,77 @@ def generation_run(*, job: Job, report: Report) -> dict:
         "model": backend.model_id,
         "summary": f"{drafts} drafts for {len(ordered)} products ({rate} passed the guards).",
     }
+
+
+# --------------------------------------------------------------------------- demo
+
+DEMO_SEGMENT_MODEL = "demo (written from catalog facts, not by the model)"
+
+
+def segment_drafts_demo(*, merchant, segment_id=None, limit: int = 3) -> list[CopyDraft]:
+    """For the demo: pending description drafts written for one shopper segment (the largest
+    active found segment unless ``segment_id`` is given) on products of its top category,
+    made from each product's live description with a line saying whom it is for. They are
+    labelled as demo-written (``model_id``), carry the guards' verdict like generated drafts,
+    and are reviewed like any other; approving one makes it that segment's copy. Idempotent:
+    one draft per product (variant 0, no job), updated in place while pending."""
+    from django.apps import apps
+
+    from contentgen.guards import check_copy
+    from contentgen.selectors import brand_voice_for
+
+    if not apps.is_installed("recsys.segments"):
+        return []
+    from recsys.segments.models import Segment
+
+    if segment_id is None:
+        segment = (
+            Segment.objects.filter(merchant=merchant, is_active=True, kind=Segment.Kind.FOUND)
+            .order_by("-size", "pk")
+            .first()
+        )
+        if segment is None:
+            return []
+        segment_id = segment.pk
+    target = segment_target(merchant, segment_id)
+    spec = specs.get_spec("description")
+    voice = brand_voice_for(merchant).as_prompt_voice()
+    products = Product.objects.filter(merchant=merchant, status=Product.Status.ACTIVE)
+    if target["categories"]:
+        top = target["categories"][0]
+        products = products.filter(category__startswith=top)
+    lead = f"Picked for {target['description'] or target['name']}."
+    saved: list[CopyDraft] = []
+    for product in products.order_by("-stock", "sku")[: limit * 3]:
+        facts = product.facts()
+        base = (facts.get("copy") or {}).get("description")
+        if not isinstance(base, str) or not base.strip():
+            continue
+        text = f"{lead[0].upper()}{lead[1:]} {base.strip()}"
+        guard = check_copy(spec.name, text, facts, voice)
+        if guard.hard_count:
+            continue
+        draft, _ = CopyDraft.objects.update_or_create(
+            job=None,
+            product=product,
+            kind=spec.name,
+            variant=0,
+            segment=target["key"],
+            status=CopyDraft.Status.PENDING,
+            defaults={
+                "merchant": merchant,
+                "sku": product.sku,
+                "field": spec.field,
+                "text": text,
+                "flags": guard.flag_dicts(),
+                "passed": guard.passed,
+                "coverage": guard.coverage,
+                "model_id": DEMO_SEGMENT_MODEL,
+                "prompt_version": PROMPT_VERSION,
+                "product_updated_at": product.updated_at,
+            },
+        )
+        saved.append(draft)
+        if len(saved) >= limit:
+            break
+    return saved

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from contentgen.models import CopyDraft
 from contentgen.specs import KINDS, live_value
-from merchandising.catalog.models import COPY_FIELDS, CopyRevision, LiveCopy
+from merchandising.catalog.models import COPY_FIELDS, CopyRevision, LiveCopy, SegmentCopy
 
 from .diff import segments_html, segments_stats, word_diff
 from .models import RejectionReason, ReviewDecision
@@ -164,6 +164,11 @@ def review_queue(merchant, *, limit_products: int = 20, offset: int = 0, **filte
         (c.product_id, c.field): c.value
         for c in LiveCopy.objects.filter(merchant=merchant, product_id__in=product_ids)
     }
+    # A segment's draft is compared with what that segment sees now: its own copy, if any.
+    segment_live: dict[tuple[int, str, str], object] = {
+        (c.product_id, c.field, c.segment): c.value
+        for c in SegmentCopy.objects.filter(merchant=merchant, product_id__in=product_ids)
+    }
     groups: OrderedDict[tuple, QueueProduct] = OrderedDict()
     for pid, sku in page_keys:
         groups[(pid, sku)] = None  # keep queue order
@@ -179,6 +184,8 @@ def review_queue(merchant, *, limit_products: int = 20, offset: int = 0, **filte
             )
             groups[key] = group
         current = live.get((d.product_id, d.field))
+        if d.segment:
+            current = segment_live.get((d.product_id, d.field, d.segment), current)
         target = next(
             (f for f in group.fields if f.field == d.field and f.segment == d.segment), None
         )

@@ -5,8 +5,9 @@ checks that it is still pending, so when two reviewers act on the same draft at 
 waits for the first, then sees the draft decided and gets :class:`DraftAlreadyDecided` (the API
 answers 409). Copy becomes live only through ``catalog.services.live_copy_publish``.
 
-Drafts written for a shopper segment (``draft.segment``) are approved for that segment and not
-published into the live copy that every shopper sees; segment serving reads approved drafts.
+Drafts written for a shopper segment (``draft.segment``) are published, through the same
+``live_copy_publish``, as that segment's copy (catalog.SegmentCopy): the live copy that every
+other shopper sees stays as it was, and the storefront serves the segment copy to members only.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from contentgen.models import CopyDraft
 from contentgen.selectors import brand_voice_for
 from contentgen.services import brand_voice_add_example
 from merchandising.catalog import services as catalog_services
-from merchandising.catalog.models import CopyRevision, CopySource, LiveCopy, Product
+from merchandising.catalog.models import CopyRevision, CopySource, LiveCopy, Product, SegmentCopy
 
 from .models import RejectionReason, ReviewDecision
 
@@ -138,8 +139,14 @@ def _check_hard(flags: list[dict], *, approve_anyway: bool, note: str) -> bool:
     return True
 
 
-def _current_live(product: Product, field_name: str):
-    live = LiveCopy.objects.filter(product=product, field=field_name).first()
+def _current_live(product: Product, field_name: str, segment: str = ""):
+    """The value shoppers see now: the general live copy, or the segment's copy for a segment."""
+    if segment:
+        live = SegmentCopy.objects.filter(
+            product=product, field=field_name, segment=segment
+        ).first()
+    else:
+        live = LiveCopy.objects.filter(product=product, field=field_name).first()
     return live.value if live else None
 
 
@@ -159,21 +166,20 @@ def _approve(
     overrode = _check_hard(flags, approve_anyway=approve_anyway, note=note)
     stale = bool(draft.product_updated_at and product.updated_at > draft.product_updated_at)
     value = specs.live_value(draft.kind, text)
-    before = _current_live(product, draft.field)
-    after = before
+    before = _current_live(product, draft.field, draft.segment)
     revision: CopyRevision | None = None
-    if not draft.segment:
-        cleaned = catalog_services.copy_value_clean(draft.field, value)
-        if cleaned != before:
-            revision = catalog_services.live_copy_publish(
-                product=product,
-                field=draft.field,
-                value=cleaned,
-                source=CopySource.EDITED if edited else CopySource.GENERATED,
-                user=_db_user(user),
-                note=f"Approved draft {draft.pk}" + (f": {note}" if note else ""),
-            )
-        after = cleaned
+    cleaned = catalog_services.copy_value_clean(draft.field, value)
+    if cleaned != before:
+        revision = catalog_services.live_copy_publish(
+            product=product,
+            field=draft.field,
+            value=cleaned,
+            source=CopySource.EDITED if edited else CopySource.GENERATED,
+            user=_db_user(user),
+            note=f"Approved draft {draft.pk}" + (f": {note}" if note else ""),
+            segment=draft.segment,
+        )
+    after = cleaned
     now = timezone.now()
     CopyDraft.objects.filter(pk=draft.pk).update(status=Status.APPROVED, updated_at=now)
     draft.status = Status.APPROVED
@@ -209,9 +215,10 @@ def _approve(
     )
     decision.full_clean(exclude=["draft", "product", "revision", "user"])
     decision.save()
-    if not _hard_messages(flags):
+    if not _hard_messages(flags) and not draft.segment:
         # Clean approved copy teaches the generator the merchant's voice (texts a guard
-        # flagged are left out, so an override never becomes an example to imitate).
+        # flagged are left out, so an override never becomes an example to imitate; copy for
+        # one segment is left out too, or every prompt would start writing for that segment).
         brand_voice_add_example(
             merchant=draft.merchant, kind=draft.kind, text=text, source="approved"
         )
@@ -279,7 +286,11 @@ def draft_reject(*, draft: CopyDraft, user, reason: str, note: str = "") -> Revi
             status=Status.REJECTED, updated_at=timezone.now()
         )
         locked.status = Status.REJECTED
-        before = _current_live(locked.product, locked.field) if locked.product_id else None
+        before = (
+            _current_live(locked.product, locked.field, locked.segment)
+            if locked.product_id
+            else None
+        )
         decision = ReviewDecision(
             merchant_id=locked.merchant_id,
             draft=locked,
@@ -448,7 +459,7 @@ def copy_revert(*, product: Product, revision_id: int, user, note: str = "") -> 
     record the revert in the review log."""
     with transaction.atomic():
         old = CopyRevision.objects.get(product=product, pk=revision_id)
-        before = _current_live(product, old.field)
+        before = _current_live(product, old.field, old.segment)
         if old.value == before:
             raise ValidationError("That version is already the live text.")
         revision = catalog_services.live_copy_revert(
@@ -459,6 +470,7 @@ def copy_revert(*, product: Product, revision_id: int, user, note: str = "") -> 
             product=product,
             sku=product.sku,
             field=old.field,
+            segment=old.segment,
             action=Action.REVERT,
             note=(note or "").strip()[:MAX_NOTE]
             or f"Reverted to the version of {old.created_at:%Y-%m-%d %H:%M}",

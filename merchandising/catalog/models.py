@@ -103,14 +103,43 @@ class LiveCopy(models.Model):
         ]
 
 
+class SegmentCopy(models.Model):
+    """The text that shoppers of one segment see for one field of one product, instead of the
+    general live copy (LiveCopy). ``segment`` is the key that CopyDraft.segment holds (the
+    segment's id); the storefront serves this row only to the segment's current members."""
+
+    merchant = models.ForeignKey("accounts.Merchant", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="segment_copy")
+    field = models.CharField(max_length=32, choices=[(f, f) for f in COPY_FIELDS])
+    segment = models.CharField(max_length=100)
+    value = models.JSONField()
+    source = models.CharField(
+        max_length=16, choices=CopySource.choices, default=CopySource.GENERATED
+    )
+    revision = models.ForeignKey(
+        "CopyRevision", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "field", "segment"], name="segmentcopy_unique_field"
+            )
+        ]
+        indexes = [models.Index(fields=["merchant", "segment"], name="segmentcopy_segment")]
+
+
 class CopyRevision(models.Model):
-    """Every value a live field ever had, newest last; revert publishes an old value again."""
+    """Every value a live field ever had, newest last; revert publishes an old value again.
+    ``segment`` is empty for the general live copy and names the segment for segment copy."""
 
     merchant = models.ForeignKey("accounts.Merchant", on_delete=models.CASCADE, related_name="+")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="copy_revisions")
     field = models.CharField(max_length=32, choices=[(f, f) for f in COPY_FIELDS])
     value = models.JSONField()
     previous_value = models.JSONField(null=True, blank=True)
+    segment = models.CharField(max_length=100, blank=True, default="")
     source = models.CharField(max_length=16, choices=CopySource.choices)
     note = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(

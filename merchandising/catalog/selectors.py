@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
-from .models import COPY_FIELDS, CopyRevision, LiveCopy, Product
+from .models import COPY_FIELDS, CopyRevision, LiveCopy, Product, SegmentCopy
 
 
 def products_list(
@@ -67,6 +67,31 @@ def live_copy_values(merchant, product_ids) -> dict[int, dict]:
     ).values_list("product_id", "field", "value"):
         out.setdefault(product_id, {})[field] = value
     return out
+
+
+def segment_copy_values(merchant, product_ids, segments) -> dict[int, dict]:
+    """product id -> {field: value} of the copy written for any of `segments` (segment keys),
+    in one query. When two of the segments have copy for the same field, the one that comes
+    first in `segments` wins (callers pass a visitor's segments in a stable order)."""
+    order = {key: i for i, key in enumerate(dict.fromkeys(str(s) for s in segments))}
+    if not order:
+        return {}
+    rows = SegmentCopy.objects.filter(
+        merchant=merchant, product_id__in=product_ids, segment__in=list(order)
+    ).values_list("product_id", "field", "segment", "value")
+    out: dict[int, dict] = {}
+    for product_id, field, _segment, value in sorted(rows, key=lambda r: -order[r[2]]):
+        out.setdefault(product_id, {})[field] = value
+    return out
+
+
+def segment_copy_exists(merchant, product_ids) -> set[str]:
+    """The segment keys that have copy for any of these products (empty: nothing to target)."""
+    return set(
+        SegmentCopy.objects.filter(merchant=merchant, product_id__in=product_ids)
+        .values_list("segment", flat=True)
+        .distinct()
+    )
 
 
 def copy_history(product: Product, field: str | None = None) -> QuerySet[CopyRevision]:
@@ -145,3 +170,12 @@ def products_for_export(merchant, *, queryset=None) -> tuple[list[dict], list[st
         p["copy"] = {f: v for f, v in copy.get(p["id"], {}).items() if f in COPY_FIELDS}
         names.update((p["attributes"] or {}).keys())
     return products, sorted(names)
+
+
+def segment_copy_list(merchant, segment: str, limit: int = 100) -> list[SegmentCopy]:
+    """The copy live for one segment (newest first), with its products."""
+    return list(
+        SegmentCopy.objects.filter(merchant=merchant, segment=str(segment))
+        .select_related("product")
+        .order_by("-updated_at", "-id")[:limit]
+    )

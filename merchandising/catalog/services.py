@@ -19,7 +19,15 @@ from merchandising.jobs.runner import JobError
 from merchandising.jobs.services import job_submit
 
 from . import csv_format
-from .models import COPY_FIELDS, LIST_COPY_FIELDS, CopyRevision, CopySource, LiveCopy, Product
+from .models import (
+    COPY_FIELDS,
+    LIST_COPY_FIELDS,
+    CopyRevision,
+    CopySource,
+    LiveCopy,
+    Product,
+    SegmentCopy,
+)
 
 UPSERT_BATCH = 1000
 PRODUCT_FIELDS = (
@@ -80,12 +88,21 @@ def copy_value_clean(field: str, value) -> str | list[str]:
 
 
 def live_copy_publish(
-    *, product: Product, field: str, value, source: str, user=None, note: str = ""
+    *,
+    product: Product,
+    field: str,
+    value,
+    source: str,
+    user=None,
+    note: str = "",
+    segment: str = "",
 ) -> CopyRevision:
     """Make `value` the live copy of one field of one product and record it in the history.
 
     This is the one path by which copy reaches shoppers: review approvals, edits, reverts and
-    shipping an experiment's winner all call it."""
+    shipping an experiment's winner all call it. With `segment` (a segment key, see
+    CopyDraft.segment) the value becomes that segment's copy (SegmentCopy) and the general
+    live copy that every other shopper sees is left as it is."""
     with transaction.atomic():
         # Lock the product so two publishes of the same field are serialised.
         locked = Product.objects.select_for_update().filter(pk=product.pk).first()
@@ -101,6 +118,7 @@ def live_copy_publish(
             source=source,
             user=user,
             note=note,
+            segment=segment,
         )
     return revisions[0]
 
@@ -112,18 +130,26 @@ def live_copy_publish_many(
     source: str,
     user=None,
     note: str = "",
+    segment: str = "",
 ) -> list[CopyRevision]:
     """Publish many (product, field, value) at once; values equal to the live ones are skipped.
-    Runs inside the caller's transaction."""
+    Runs inside the caller's transaction. With `segment`, writes that segment's copy."""
     if source not in CopySource.values:
         raise ValidationError({"source": f"Unknown copy source {source!r}."})
+    segment = (segment or "").strip()
+    if len(segment) > 100:
+        raise ValidationError({"segment": "A segment key has at most 100 characters."})
     cleaned = [(p, f, copy_value_clean(f, v)) for p, f, v in items]
     if not cleaned:
         return []
+    model = SegmentCopy if segment else LiveCopy
+    scope = {"segment": segment} if segment else {}
     current = {
         (c.product_id, c.field): c
-        for c in LiveCopy.objects.filter(
-            product_id__in={p.pk for p, _, _ in cleaned}, field__in={f for _, f, _ in cleaned}
+        for c in model.objects.filter(
+            product_id__in={p.pk for p, _, _ in cleaned},
+            field__in={f for _, f, _ in cleaned},
+            **scope,
         )
     }
     revisions: list[CopyRevision] = []
@@ -136,6 +162,7 @@ def live_copy_publish_many(
                 merchant=merchant,
                 product=product,
                 field=field,
+                segment=segment,
                 value=value,
                 previous_value=live.value if live else None,
                 source=source,
@@ -146,20 +173,21 @@ def live_copy_publish_many(
     if not revisions:
         return []
     CopyRevision.objects.bulk_create(revisions, batch_size=UPSERT_BATCH)
-    LiveCopy.objects.bulk_create(
+    model.objects.bulk_create(
         [
-            LiveCopy(
+            model(
                 merchant=merchant,
                 product=r.product,
                 field=r.field,
                 value=r.value,
                 source=source,
                 revision=r,
+                **scope,
             )
             for r in revisions
         ],
         update_conflicts=True,
-        unique_fields=["product", "field"],
+        unique_fields=["product", "field", *scope],
         update_fields=["value", "source", "revision", "updated_at"],
         batch_size=UPSERT_BATCH,
     )
@@ -167,7 +195,8 @@ def live_copy_publish_many(
 
 
 def live_copy_revert(*, product: Product, revision_id: int, user=None) -> CopyRevision:
-    """Publish an earlier value of a field again (recorded as a new revision)."""
+    """Publish an earlier value of a field again (recorded as a new revision); a segment's
+    revision goes back to that segment's copy."""
     old = CopyRevision.objects.get(product=product, pk=revision_id)
     return live_copy_publish(
         product=product,
@@ -176,7 +205,30 @@ def live_copy_revert(*, product: Product, revision_id: int, user=None) -> CopyRe
         source=old.source,
         user=user,
         note=f"Reverted to the version of {old.created_at:%Y-%m-%d %H:%M}",
+        segment=old.segment,
     )
+
+
+@transaction.atomic
+def segment_copy_withdraw(*, product: Product, field: str, segment: str, user=None) -> int:
+    """Stop serving a segment's copy of one field (its members see the general copy again);
+    recorded in the history as a revision with an empty value. Returns rows removed."""
+    live = SegmentCopy.objects.filter(product=product, field=field, segment=segment).first()
+    if live is None:
+        return 0
+    CopyRevision.objects.create(
+        merchant=product.merchant,
+        product=product,
+        field=field,
+        segment=segment,
+        value=[] if field in LIST_COPY_FIELDS else "",
+        previous_value=live.value,
+        source=live.source,
+        note="Segment copy withdrawn",
+        created_by=user if getattr(user, "pk", None) else None,
+    )
+    live.delete()
+    return 1
 
 
 # --- products ----------------------------------------------------------------------------------

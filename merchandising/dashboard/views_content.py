@@ -47,10 +47,20 @@ class GenerateForm(forms.Form):
         max_value=5,
         help_text="Variants per field (empty: the kind's default).",
     )
+    segment = forms.ChoiceField(
+        required=False,
+        choices=[],
+        label="Written for",
+        help_text="A shopper segment: the prompt says who the copy is for, and approved drafts "
+        "are shown to that segment's members only. Everyone else keeps the general copy.",
+    )
 
-    def __init__(self, *args, categories=(), **kwargs):
+    def __init__(self, *args, categories=(), segments=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = [("", "—")] + [(c, c) for c in categories]
+        self.fields["segment"].choices = [("", "All shoppers (general copy)")] + [
+            (str(s.pk), f"{s.name} ({s.size} visitors)") for s in segments
+        ]
 
     def clean(self):
         data = super().clean()
@@ -92,6 +102,28 @@ def _categories(merchant) -> list[str]:
     return catalog.facet_values(merchant).get("categories", [])
 
 
+def _segments(merchant) -> list:
+    """The active segments copy can be written for (found and rule segments)."""
+    try:
+        from recsys.segments.selectors import segments_list
+    except ImportError:  # segments app not installed
+        return []
+    return list(segments_list(merchant))
+
+
+def _segment_names(merchant, keys) -> dict[str, str]:
+    """segment key -> name, for showing whom drafts were written for (archived ones too)."""
+    keys = [k for k in keys if k and str(k).isdigit()]
+    if not keys:
+        return {}
+    try:
+        from recsys.segments.selectors import segments_list
+    except ImportError:
+        return {}
+    rows = segments_list(merchant, include_inactive=True).filter(pk__in=keys)
+    return {str(pk): name for pk, name in rows.values_list("pk", "name")}
+
+
 class ContentHomeView(MerchantPageMixin, TemplateView):
     """Generate copy for a selection, a category or everything; recent generation jobs."""
 
@@ -104,8 +136,15 @@ class ContentHomeView(MerchantPageMixin, TemplateView):
         initial = {}
         if self.request.GET.get("skus"):
             initial = {"scope": "skus", "skus": self.request.GET["skus"]}
+        if self.request.GET.get("segment"):
+            initial["segment"] = self.request.GET["segment"]
         context.setdefault(
-            "form", GenerateForm(initial=initial or None, categories=_categories(merchant))
+            "form",
+            GenerateForm(
+                initial=initial or None,
+                categories=_categories(merchant),
+                segments=_segments(merchant),
+            ),
         )
         context["jobs"] = content.generation_jobs(merchant)[:10]
         context["pending"] = content.drafts_list(merchant, status="pending").count()
@@ -113,7 +152,9 @@ class ContentHomeView(MerchantPageMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         merchant = request.merchant
-        form = GenerateForm(request.POST, categories=_categories(merchant))
+        form = GenerateForm(
+            request.POST, categories=_categories(merchant), segments=_segments(merchant)
+        )
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -124,10 +165,14 @@ class ContentHomeView(MerchantPageMixin, TemplateView):
                     category=data.get("category", "") if data["scope"] == "category" else "",
                     all_products=data["scope"] == "all",
                     variants=data.get("variants"),
+                    segment=data.get("segment") or "",
                     user=request.user,
                 )
             except ValidationError as exc:
-                form.add_error(None, " ".join(exc.messages))
+                if hasattr(exc, "error_dict") and "segment" in exc.error_dict:
+                    form.add_error("segment", exc.error_dict.pop("segment"))
+                if not hasattr(exc, "error_dict") or exc.error_dict:
+                    form.add_error(None, " ".join(exc.messages))
             else:
                 return redirect("dashboard:content-job", merchant_slug=merchant.slug, job_id=job.pk)
         return self.render_to_response(self.get_context_data(form=form))
@@ -152,6 +197,14 @@ class GenerationJobView(MerchantPageMixin, TemplateView):
             raise Http404("No such generation job.") from None
         context["job"] = job
         context["drafts"] = list(content.drafts_list(self.request.merchant, job=job)[:300])
+        segment = (job.params or {}).get("segment") or ""
+        context["segment_name"] = (
+            _segment_names(self.request.merchant, [segment]).get(segment)
+            or ((job.params or {}).get("audience") or {}).get("name", "")
+            if segment
+            else ""
+        )
+        context["segment_id"] = int(segment) if str(segment).isdigit() else None
         return context
 
 

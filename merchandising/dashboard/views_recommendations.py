@@ -3,6 +3,7 @@ their metrics against the popularity baseline, and the per-placement report."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from django import forms
@@ -61,9 +62,16 @@ class PlacementForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text='JSON, e.g. {"max_per_category": 2, "category_level": 1} or {"mmr_lambda": 0.7}',
     )
+    segment_strategies = forms.CharField(
+        required=False,
+        label="Strategy per shopper segment",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text='JSON, segment id to strategy, e.g. {"12": "popularity"}: members of segment 12 '
+        "get the most popular products, everyone else the strategy above.",
+    )
     enabled = forms.BooleanField(required=False, initial=True)
 
-    JSON_FIELDS = {"filters": dict, "rules": list, "diversity": dict}
+    JSON_FIELDS = {"filters": dict, "rules": list, "diversity": dict, "segment_strategies": dict}
 
     @classmethod
     def initial_for(cls, placement: Placement) -> dict:
@@ -77,6 +85,7 @@ class PlacementForm(forms.Form):
             "filters": json.dumps(placement.filters or {}),
             "rules": json.dumps(placement.rules or []),
             "diversity": json.dumps(placement.diversity or {}),
+            "segment_strategies": json.dumps(placement.segment_strategies or {}),
             "enabled": placement.enabled,
         }
 
@@ -108,11 +117,27 @@ class PlacementForm(forms.Form):
     def clean_diversity(self):
         return self._json("diversity")
 
+    def clean_segment_strategies(self):
+        return self._json("segment_strategies")
+
     def placement_fields(self) -> dict:
         data = dict(self.cleaned_data)
         data.pop("key", None)
         data.pop("name", None)
         return data
+
+
+def _name_segments(merchant, form: forms.Form) -> None:
+    """List the active segments and their ids under the targeting field."""
+    try:
+        from recsys.segments.selectors import segments_list
+    except ImportError:  # segments app not installed
+        return
+    names = [f"{s.pk}: {s.name}" for s in segments_list(merchant)[:30]]
+    field = form.fields["segment_strategies"]
+    field.help_text = PlacementForm.base_fields["segment_strategies"].help_text + (
+        " Segments: " + "; ".join(names) + "." if names else " No segments yet."
+    )
 
 
 def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -161,6 +186,7 @@ class PlacementEditView(Page):
             form = PlacementForm(initial=initial)
         if placement is not None:
             form.fields["key"].disabled = True
+        _name_segments(self.request.merchant, form)
         context.update(placement=placement, form=form)
         return context
 
@@ -223,6 +249,9 @@ class PlacementPreviewView(Page):
             try:
                 candidate.clean()
                 spec = serving.PlacementSpec.from_placement(candidate)
+                if candidate.segment_strategies:  # as the storefront serves this visitor
+                    keys = placements.visitor_segment_keys(request.merchant, visitor_id)
+                    spec = dataclasses.replace(spec, strategy=candidate.strategy_for(keys))
                 served = serving.recommend(
                     merchant=request.merchant, spec=spec, visitor_id=visitor_id, sku=sku
                 )

@@ -116,8 +116,12 @@ class SegmentDetailView(Page):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         segment = _segment(self.request, kwargs["segment_id"])
+        from merchandising.catalog.selectors import segment_copy_list
+
         context.update(
-            segment=segment, members=selectors.segment_members(self.request.merchant, segment)
+            segment=segment,
+            members=selectors.segment_members(self.request.merchant, segment),
+            segment_copy=segment_copy_list(self.request.merchant, str(segment.pk)),
         )
         return context
 

@@ -10,6 +10,7 @@ from merchandising.accounts.api_base import StorefrontAPIView
 from merchandising.catalog import selectors as catalog
 from merchandising.catalog.models import COPY_FIELDS, Product
 
+from .selectors import segment_copy_for_visitor
 from .serializers import StorefrontProductSerializer
 
 MAX_VISITOR_ID = 200
@@ -43,12 +44,17 @@ def storefront_product(product: Product, live_copy: dict) -> dict:
 
 
 class StorefrontProductAPI(StorefrontAPIView):
-    """A product's public fields and its live copy. Archived products are not found."""
+    """A product's public fields and its live copy. Archived products are not found.
+
+    With `visitor_id`, a field that has copy written for a segment the visitor belongs to shows
+    that copy; every other visitor, and a request without `visitor_id`, gets the general copy."""
 
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "visitor_id", str, description="Pseudonymous visitor id (for copy experiments)"
+                "visitor_id",
+                str,
+                description="Pseudonymous visitor id (for segment copy and copy experiments)",
             )
         ],
         responses=StorefrontProductSerializer,
@@ -59,6 +65,9 @@ class StorefrontProductAPI(StorefrontAPIView):
         if product.status != Product.Status.ACTIVE:
             raise exceptions.NotFound("Not found.")
         live = catalog.live_copy_values(request.merchant, [product.pk]).get(product.pk, {})
+        live.update(
+            segment_copy_for_visitor(request.merchant, [product.pk], visitor_id).get(product.pk, {})
+        )
         data = storefront_product(product, live)
         for hook in PRODUCT_COPY_HOOKS:
             hook(request=request, product=product, visitor_id=visitor_id, data=data)

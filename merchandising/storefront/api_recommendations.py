@@ -7,14 +7,17 @@ Answer: `{"placement", "model_version", "request_id", "strategy", "items": [{"sk
 "price", "currency", "image_url", "description", "score", "reason"}]}`. `model_version` is null
 when the answer came from the placement's fallback (no model yet). `request_id` is echoed by the
 widget on impressions and clicks (and by the shop on add-to-cart/purchase) so the per-placement
-report can attribute them.
+report can attribute them. A visitor in a segment that has its own approved description of an
+item (see catalog.SegmentCopy) gets that description on the tile.
 
 When the experiments app is installed, a running placement experiment decides the visitor's
-settings (`_experiment_spec`), and the answer names the `variant`.
+settings (`_experiment_spec`), and the answer names the `variant`. Otherwise a placement that
+targets shopper segments (`segment_strategies`) serves its members with their segment's strategy.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from types import SimpleNamespace
@@ -117,6 +120,24 @@ def _experiment_spec(merchant, placement, visitor_id: str, spec: serving.Placeme
     return spec, variant.name
 
 
+def _segment_spec(merchant, placement, visitor_id: str, spec: serving.PlacementSpec):
+    """The placement's strategy for this visitor's shopper segments (`segment_strategies`);
+    costs a query only on placements that target segments. A running placement experiment
+    decides instead (its variants are compared on the placement as saved)."""
+    if not placement.segment_strategies:
+        return spec
+    strategy = placement.strategy_for(selectors.visitor_segment_keys(merchant, visitor_id))
+    return spec if strategy == spec.strategy else dataclasses.replace(spec, strategy=strategy)
+
+
+def _tile_text(segment_text, general: str) -> str:
+    """A segment member's description on a widget tile, shortened like the general one."""
+    if not isinstance(segment_text, str) or not segment_text:
+        return general
+    limit = serving.DESCRIPTION_CHARS
+    return segment_text if len(segment_text) <= limit else segment_text[: limit - 1].rstrip() + "…"
+
+
 class RecommendationsAPI(StorefrontAPIView):
     """Recommended products for one placement and visitor."""
 
@@ -154,8 +175,17 @@ class RecommendationsAPI(StorefrontAPIView):
             raise exceptions.NotFound(f"No placement {key!r}.")
         spec = serving.PlacementSpec.from_placement(placement)
         spec, variant = _experiment_spec(request.merchant, placement, visitor_id, spec)
+        if variant is None:
+            spec = _segment_spec(request.merchant, placement, visitor_id, spec)
         served = serving.recommend(
             merchant=request.merchant, spec=spec, visitor_id=visitor_id, sku=sku, limit=limit
+        )
+        segment_copy = (
+            selectors.segment_copy_for_visitor(
+                request.merchant, [item.product_id for item in served.items], visitor_id
+            )
+            if served.items and selectors.merchant_has_segment_copy(request.merchant)
+            else {}
         )
         items = [
             {
@@ -164,7 +194,9 @@ class RecommendationsAPI(StorefrontAPIView):
                 "price": f"{item.price:.2f}",
                 "currency": item.currency,
                 "image_url": item.image_url,
-                "description": item.description,
+                "description": _tile_text(
+                    segment_copy.get(item.product_id, {}).get("description"), item.description
+                ),
                 "score": item.score,
                 "reason": item.reason,
             }

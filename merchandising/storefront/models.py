@@ -58,6 +58,9 @@ class Placement(models.Model):
     limit = models.PositiveSmallIntegerField(
         default=8, validators=[MinValueValidator(1), MaxValueValidator(MAX_LIMIT)]
     )
+    # Targeting: {segment key: strategy}. A visitor in one of these shopper segments is served
+    # with that strategy instead of `strategy` (the first of their segments listed here wins).
+    segment_strategies = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -82,12 +85,35 @@ class Placement(models.Model):
                 parser(getattr(self, name))
             except RankingConfigError as exc:
                 errors.setdefault(name, []).append(str(exc))
+        targeting = self.segment_strategies
+        if not isinstance(targeting, dict):
+            errors.setdefault("segment_strategies", []).append(
+                'An object of segment id to strategy, e.g. {"12": "popularity"}.'
+            )
+        elif len(targeting) > self.MAX_TARGETED_SEGMENTS:
+            errors.setdefault("segment_strategies", []).append(
+                f"At most {self.MAX_TARGETED_SEGMENTS} segments."
+            )
+        else:
+            for segment, strategy in targeting.items():
+                if not (isinstance(segment, str) and segment.isdigit() and len(segment) <= 20):
+                    errors.setdefault("segment_strategies", []).append(
+                        f"{str(segment)[:40]!r} is not a segment id."
+                    )
+                elif strategy not in self.Strategy.values:
+                    errors.setdefault("segment_strategies", []).append(
+                        f"Segment {segment}: unknown strategy {str(strategy)[:40]!r}; one of "
+                        + ", ".join(self.Strategy.values)
+                        + "."
+                    )
         skus = self.fixed_skus
         if not isinstance(skus, list) or not all(isinstance(s, str) and s.strip() for s in skus):
             errors.setdefault("fixed_skus", []).append("A list of SKUs.")
         elif len(skus) > 200:
             errors.setdefault("fixed_skus", []).append("At most 200 SKUs.")
-        elif (self.FIXED_NEEDED & {self.strategy, self.fallback_strategy}) and not skus:
+        elif (self.FIXED_NEEDED & {self.strategy, self.fallback_strategy, *self._targeted()}) and (
+            not skus
+        ):
             errors.setdefault("fixed_skus", []).append(
                 "The fixed-list strategy needs at least one SKU."
             )
@@ -95,6 +121,19 @@ class Placement(models.Model):
             raise ValidationError(errors)
 
     FIXED_NEEDED = frozenset({"fixed"})
+    MAX_TARGETED_SEGMENTS = 50
+
+    def _targeted(self) -> set:
+        targeting = self.segment_strategies
+        return {str(v) for v in targeting.values()} if isinstance(targeting, dict) else set()
+
+    def strategy_for(self, segment_keys) -> str:
+        """The strategy for a visitor in these segments (keys, in the visitor's order)."""
+        targeting = self.segment_strategies or {}
+        for key in segment_keys:
+            if key in targeting:
+                return targeting[key]
+        return self.strategy
 
     # Parsed settings (validated by clean on every write).
     def parsed_filters(self) -> Filters:

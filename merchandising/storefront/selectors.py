@@ -142,3 +142,53 @@ def placement_top_items(
             i["ctr"] = i["click"] / i["impression"] if i["impression"] else None
         out[slot] = ranked[:per_placement]
     return out
+
+
+def visitor_segment_keys(merchant, visitor_id: str | None) -> list[str]:
+    """The visitor's active segments (keys, in the order that decides between them), or [] when
+    there is no visitor or the segments app is not installed."""
+    from django.apps import apps
+
+    if not visitor_id or not apps.is_installed("recsys.segments"):
+        return []
+    from recsys.segments.selectors import visitor_segment_keys as keys
+
+    return keys(merchant, visitor_id)
+
+
+def segment_copy_for_visitor(merchant, product_ids, visitor_id: str | None) -> dict[int, dict]:
+    """product id -> {field: value} of segment copy this visitor should see instead of the
+    general live copy: only copy written for a segment the visitor is a member of right now.
+
+    Costs one query when none of the products has segment copy, two otherwise."""
+    from merchandising.catalog import selectors as catalog
+
+    if not visitor_id:
+        return {}
+    targeted = catalog.segment_copy_exists(merchant, product_ids)
+    if not targeted:
+        return {}
+    mine = [k for k in visitor_segment_keys(merchant, visitor_id) if k in targeted]
+    return catalog.segment_copy_values(merchant, product_ids, mine) if mine else {}
+
+
+_segment_copy_cache: dict[int, tuple[float, bool]] = {}
+
+
+def merchant_has_segment_copy(merchant) -> bool:
+    """Whether the merchant has any segment copy at all; remembered for a few seconds so that
+    recommendation requests of merchants without segment copy cost no query."""
+    from django.conf import settings
+
+    from merchandising.catalog.models import SegmentCopy
+
+    ttl = float(getattr(settings, "MERCHLAB_SERVING_CHECK_SECONDS", 5.0))
+    now = time.monotonic()
+    hit = _segment_copy_cache.get(merchant.pk)
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    found = SegmentCopy.objects.filter(merchant=merchant).exists()
+    if len(_segment_copy_cache) > 10_000:
+        _segment_copy_cache.clear()
+    _segment_copy_cache[merchant.pk] = (now, found)
+    return found

@@ -52,6 +52,7 @@ EDITABLE_FIELDS = (
     "rules",
     "diversity",
     "limit",
+    "segment_strategies",
     "enabled",
 )
 

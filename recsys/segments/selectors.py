@@ -66,3 +66,34 @@ def segment_audience(merchant, segment_id: int) -> str:
     if segment.kind == Segment.Kind.RULE:
         return f"visitors where {segment.card.get('rule_text') or segment.name}"
     return audience_phrase(segment.card or {})
+
+
+def segment_copy_target(merchant, segment_id) -> dict:
+    """Who copy written for one active segment is for: ``{"key", "name", "description",
+    "categories"}``. ``key`` is what CopyDraft.segment and catalog.SegmentCopy.segment hold (the
+    segment's id). Raises Segment.DoesNotExist for an unknown, archived or foreign segment."""
+    try:
+        pk = int(str(segment_id).strip())
+    except ValueError:
+        raise Segment.DoesNotExist("No such segment.") from None
+    segment = Segment.objects.get(merchant=merchant, pk=pk, is_active=True)
+    description = segment_audience(merchant, segment.pk)
+    return {
+        "key": str(segment.pk),
+        "name": segment.name,
+        "description": "" if description == "all shoppers" else description,
+        "categories": [c[0] for c in (segment.card or {}).get("top_categories", [])[:3] if c],
+    }
+
+
+def visitor_segment_keys(merchant, visitor_id: str) -> list[str]:
+    """The keys (see segment_copy_target) of the active segments a visitor belongs to, in the
+    order that decides which segment's copy they see when several have some."""
+    return [
+        str(pk)
+        for pk in Segment.objects.filter(
+            merchant=merchant, is_active=True, memberships__visitor_id=visitor_id
+        )
+        .order_by("kind", "name", "pk")
+        .values_list("pk", flat=True)
+    ]
