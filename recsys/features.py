@@ -290,6 +290,14 @@ class FeatureSpace:
     def _identity_weight(self) -> float:  # pragma: no cover
         raise NotImplementedError
 
+    def _group_weights(self) -> dict[str, float]:  # pragma: no cover
+        """Total weight of each named feature group, in a fixed order."""
+        raise NotImplementedError
+
+    def record_groups(self, record: Mapping) -> dict[str, list[str]]:  # pragma: no cover
+        """Feature names of one record per group (before vocabulary filtering)."""
+        raise NotImplementedError
+
     def transform(
         self,
         records: Sequence[Mapping],
@@ -305,28 +313,58 @@ class FeatureSpace:
         n_rows = len(id_map) if n_rows is None else n_rows
         offset = len(self.names)
         id_key = "item_id" if self.kind == "item" else "user_id"
-        rows, cols, vals = [], [], []
+        # One Python pass turns names into column numbers; the weights (each group's total
+        # shared among its distinct active features) are computed on the arrays.
+        group_names = list(self._group_weights())
+        group_weight = np.asarray(list(self._group_weights().values()), dtype=np.float64)
+        group_of = {g: i for i, g in enumerate(group_names)}
+        index_get = self.index.get
+        row_list: list[int] = []
+        group_list: list[int] = []
+        col_list: list[int] = []
         for record in records:
             row = id_map.get(record.get(id_key))
             if row < 0 or row >= n_rows:
                 continue
-            for name, weight in self.record_features(record).items():
-                col = self.index.get(name)
-                if col is not None and weight > 0:
-                    rows.append(row)
-                    cols.append(col)
-                    vals.append(weight)
+            for group, names in self.record_groups(record).items():
+                g = group_of[group]
+                for name in names:
+                    col = index_get(name)
+                    if col is not None:
+                        row_list.append(row)
+                        group_list.append(g)
+                        col_list.append(col)
+        rows = np.asarray(row_list, dtype=np.int64)
+        groups = np.asarray(group_list, dtype=np.int64)
+        cols = np.asarray(col_list, dtype=np.int64)
+        n_groups = max(len(group_names), 1)
+        if len(rows):
+            # A name listed twice in one group of one record counts once.
+            key = (rows * n_groups + groups) * max(offset, 1) + cols
+            _, first = np.unique(key, return_index=True)
+            rows, groups, cols = rows[first], groups[first], cols[first]
+            keep = group_weight[groups] > 0
+            rows, groups, cols = rows[keep], groups[keep], cols[keep]
+            slot = rows * n_groups + groups
+            per_slot = np.bincount(slot, minlength=n_rows * n_groups)
+            vals = group_weight[groups] / per_slot[slot]
+        else:
+            vals = np.zeros(0)
+        rows, cols, vals = [rows], [cols], [vals]
         if self.use_identity and self.n_ids:
             identity_weight = self._identity_weight()
             ids = np.arange(min(n_rows, self.n_ids))
             if identity_mask is not None:
                 ids = ids[np.asarray(identity_mask[: len(ids)], dtype=bool)]
             if identity_weight > 0:
-                rows.extend(ids.tolist())
-                cols.extend((ids + offset).tolist())
-                vals.extend([identity_weight] * len(ids))
+                rows.append(ids)
+                cols.append(ids + offset)
+                vals.append(np.full(len(ids), identity_weight))
         matrix = sp.csr_matrix(
-            (np.asarray(vals, dtype=np.float32), (rows, cols)),
+            (
+                np.concatenate(vals).astype(np.float32),
+                (np.concatenate(rows), np.concatenate(cols)),
+            ),
             shape=(n_rows, self.n_columns),
             dtype=np.float32,
         )
@@ -384,6 +422,20 @@ class ItemFeatureSpace(FeatureSpace):
 
     def _identity_weight(self) -> float:
         return self.config.identity
+
+    _GROUPS = ("category", "brand", "tags", "attributes", "extra", "words", "price")
+
+    def _group_weights(self) -> dict[str, float]:
+        return {g: float(getattr(self.config, g)) for g in self._GROUPS}
+
+    def record_groups(self, record: Mapping) -> dict[str, list[str]]:
+        memo = getattr(self, "_raw_memo", None)
+        groups = memo.get(id(record)) if memo else None
+        groups = dict(groups or self._raw(record))
+        groups["words"] = [n for n in groups["words"] if n in self.vocabulary]
+        band = self._price_band(record.get("price"))
+        groups["price"] = [band] if band else []
+        return groups
 
     def _price_band(self, price) -> str | None:
         try:
@@ -520,6 +572,26 @@ class UserFeatureSpace(FeatureSpace):
     def _identity_weight(self) -> float:
         return self.config.identity
 
+    _GROUPS = ("country", "device", "segments", "cohort", "extra")
+
+    def _group_weights(self) -> dict[str, float]:
+        return {g: float(getattr(self.config, g)) for g in self._GROUPS}
+
+    def record_groups(self, record: Mapping) -> dict[str, list[str]]:
+        # Many visitors share the same device, country and cohort: parse each combination once.
+        key = tuple(
+            (k, str(v) if k != "first_seen" else _cohort(v))
+            for k, v in record.items()
+            if k != "user_id"
+        )
+        cache = self.__dict__.setdefault("_groups_cache", {})
+        groups = cache.get(key)
+        if groups is None:
+            groups = self._raw(record)
+            if len(cache) < 200_000:
+                cache[key] = groups
+        return groups
+
     def _raw(self, record: Mapping) -> dict[str, list[str]]:
         groups = {
             "country": [f"country:{v}" for v in _multi(record.get("country"))],
@@ -537,12 +609,19 @@ class UserFeatureSpace(FeatureSpace):
     def fit(self, records: Sequence[Mapping], n_ids: int) -> UserFeatureSpace:
         self.n_ids = n_ids
         self._features_cache = {}
-        counts: Counter[str] = Counter()
+        found: set[str] = set()
+        # Visitors share parsed groups (record_groups): read each once. The dict keeps them
+        # alive, so an id is never reused by another object during the loop.
+        done: dict[int, dict] = {}
         for record in records:
-            for group, names in self._raw(record).items():
+            groups = self.record_groups(record)
+            if id(groups) in done:
+                continue
+            done[id(groups)] = groups
+            for group, names in groups.items():
                 if getattr(self.config, group) > 0:
-                    counts.update(set(names))
-        self.names = sorted(counts)
+                    found.update(names)
+        self.names = sorted(found)
         self.index = {name: i for i, name in enumerate(self.names)}
         return self
 

@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 Report = Callable[[int, str], None]
 JOB_TRAIN = "recommender_train"
 JOB_UPDATE = "recommender_update"
+# The hold-out check scores a seeded sample of this many visitors: ranking every product for
+# each of a big shop's visitors took longer than the training itself.
+HOLDOUT_MAX_USERS = 5000
 
 
 def _report(report: Report | None, start: int, end: int):
@@ -170,8 +173,16 @@ def holdout_evaluation(data: TrainingData, config: TrainingConfig, k: int = 10) 
     cfg.interactions = InteractionConfig(
         event_weights={}, half_life_days=config.interactions.half_life_days
     )
+    if config.max_seconds and config.holdout_max_seconds:
+        cfg.max_seconds = min(config.max_seconds, config.holdout_max_seconds)
     result = evaluate(
-        dataset, "time", k=k, models=("popularity", "merchlab"), config=cfg, full_epochs=False
+        dataset,
+        "time",
+        k=k,
+        models=("popularity", "merchlab"),
+        config=cfg,
+        full_epochs=False,
+        max_users=HOLDOUT_MAX_USERS,
     )
     models = result["models"]
     ours, pop = models.get("merchlab", {}), models.get("popularity", {})

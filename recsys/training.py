@@ -84,6 +84,9 @@ class TrainingConfig:
     # Wall-clock budget for the epochs of a full training: stop before an epoch that would
     # overrun it (None = always run every epoch). Keeps the nightly job bounded on big shops.
     max_seconds: float | None = 150.0
+    # The training job's hold-out check (recsys.services.holdout_evaluation) trains a second
+    # model on 80% of the events: it gets a smaller budget so the whole job stays bounded.
+    holdout_max_seconds: float | None = 45.0
     min_interactions: int = 10
     min_users: int = 2
     min_items: int = 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 
 from .models import Event, VisitorLink
@@ -24,25 +25,45 @@ def events_for_training(
     Anonymous visitor ids that were linked to a signed-in id are replaced by that id, so
     the visitor's history before signing in counts for their profile.
     """
-    qs = Event.objects.filter(merchant=merchant).exclude(sku="").exclude(type="impression")
-    if since is not None:
-        qs = qs.filter(ts__gt=since)
-    if until is not None:
-        qs = qs.filter(ts__lte=until)
     links = visitor_links(merchant)
-    columns: dict[str, list] = {
-        k: [] for k in ("visitor_id", "sku", "ts", "type", "device", "country")
-    }
-    rows = qs.order_by("ts", "id").values_list(
-        "visitor_id", "sku", "ts", "type", "device", "country"
+    names = ("visitor_id", "sku", "ts", "type", "device", "country")
+    columns: dict[str, list] = {name: [] for name in names}
+    if connection.vendor != "postgresql":
+        qs = Event.objects.filter(merchant=merchant).exclude(sku="").exclude(type="impression")
+        if since is not None:
+            qs = qs.filter(ts__gt=since)
+        if until is not None:
+            qs = qs.filter(ts__lte=until)
+        for visitor, sku, ts, kind, device, country in qs.order_by("ts", "id").values_list(*names):
+            for name, value in zip(
+                names,
+                (links.get(visitor, visitor), sku, ts.timestamp(), kind, device, country),
+                strict=True,
+            ):
+                columns[name].append(value)
+        return columns
+    # PostgreSQL: raw SQL through a server-side cursor (chunked). At a million events, building
+    # Django rows and datetime objects cost several times the query; the database hands out
+    # epoch seconds.
+    sql = (
+        "SELECT visitor_id, sku, EXTRACT(EPOCH FROM ts)::float8, type, device, country "  # noqa: S608 (table name from the model)
+        f"FROM {Event._meta.db_table} WHERE merchant_id = %s AND sku <> '' AND type <> %s"
     )
-    for visitor, sku, ts, kind, device, country in rows.iterator(chunk_size=20000):
-        columns["visitor_id"].append(links.get(visitor, visitor))
-        columns["sku"].append(sku)
-        columns["ts"].append(ts.timestamp())
-        columns["type"].append(kind)
-        columns["device"].append(device)
-        columns["country"].append(country)
+    params: list = [merchant.pk, "impression"]
+    if since is not None:
+        sql += " AND ts > %s"
+        params.append(since)
+    if until is not None:
+        sql += " AND ts <= %s"
+        params.append(until)
+    sql += " ORDER BY ts, id"
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(20_000):
+            for name, values in zip(names, zip(*rows, strict=True), strict=True):
+                if name == "visitor_id" and links:
+                    values = [links.get(v, v) for v in values]
+                columns[name].extend(values)
     return columns
 
 
