@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("merchandising.experiments.api_urls")),
     path("", include("merchandising.catalog.api_urls")),
     path("", include("recsys.segments.api_urls")),
+    path("", include("recsys.api_urls")),
     path("", include("merchandising.jobs.api_urls")),
     path("", include("contentgen.api_urls")),
     path("", include("contentgen.review.api_urls")),

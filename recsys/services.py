@@ -8,7 +8,8 @@
   ``ModelVersion`` with its metrics, counts and training seconds.
 * ``recommender_update(merchant=, ...)`` continues the active version with ``fit_partial`` on
   the events that arrived after it was trained and registers the result as a new version.
-* ``model_version_activate(merchant=, version=)``.
+* ``model_version_activate(merchant=, version=)``; ``model_version_rollback(merchant=,
+  to_version_id=None)`` (the previous ready version, or a named one).
 * ``recommender_train_submit`` / ``recommender_update_submit``: a Job on the ``default`` queue.
 
 ``report(progress: int, message: str)`` is the Job runner's progress callback (or None).
@@ -252,6 +253,28 @@ def model_version_activate(*, merchant, version: ModelVersion) -> ModelVersion:
         ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
     version.is_active = True
     return version
+
+
+def model_version_rollback(*, merchant, to_version_id: int | None = None) -> ModelVersion:
+    """Activate an earlier version: ``to_version_id``, or else the newest ready version older
+    than the active one. Raises ModelVersion.DoesNotExist for an id of another merchant and
+    ValueError when there is nothing to go back to."""
+    if to_version_id is not None:
+        target = ModelVersion.objects.get(merchant=merchant, pk=to_version_id)
+    else:
+        active = ModelVersion.objects.filter(merchant=merchant, is_active=True).first()
+        if active is None:
+            raise ValueError("No version is active, so there is nothing to roll back from.")
+        target = (
+            ModelVersion.objects.filter(
+                merchant=merchant, status=ModelVersion.Status.READY, version__lt=active.version
+            )
+            .order_by("-version")
+            .first()
+        )
+        if target is None:
+            raise ValueError(f"There is no ready version before v{active.version}.")
+    return model_version_activate(merchant=merchant, version=target)
 
 
 def recommender_train(

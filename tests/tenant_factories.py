@@ -129,3 +129,21 @@ EXTRA_FACTORIES.update(
         "adapter_id": _adapter,
     }
 )
+
+
+def _model_version(shop):
+    from recsys.models import ModelVersion
+
+    existing = ModelVersion.objects.filter(merchant=shop.merchant).first()
+    if existing:
+        return existing.pk
+    return ModelVersion.objects.create(
+        merchant=shop.merchant,
+        version=1,
+        status=ModelVersion.Status.READY,
+        counts={"events": 1},
+        artifact_path=f"recsys/{shop.merchant.slug}-secret.npz",
+    ).pk
+
+
+EXTRA_FACTORIES["model_version_id"] = _model_version
