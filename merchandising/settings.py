@@ -155,7 +155,8 @@ CATALOG_IMPORT_MAX_BYTES = int(os.environ.get("MERCHLAB_IMPORT_MAX_BYTES", 200 *
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Django's Redis backend, reusing its client objects (merchandising/cache.py).
+        "default": {"BACKEND": "merchandising.cache.RedisCache", "LOCATION": REDIS_URL}
     }
 else:
     # Shared by the web process and the workers of the demo (job progress, rate limits).

@@ -487,6 +487,7 @@ class VisitorHistory:
     session_skus: list[str]  # oldest first, distinct
     purchased_skus: set[str]
     record: dict | None = None  # user features seen on events (country, device), for new visitors
+    linked_id: str | None = None  # the signed-in visitor id this anonymous id was linked to
 
 
 def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
@@ -494,25 +495,32 @@ def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
     if not visitor_id:
         return VisitorHistory([], set())
     try:
-        from merchandising.tracking.models import Event
+        from merchandising.tracking.models import Event, VisitorLink
     except ImportError:
         return VisitorHistory([], set())
     from django.db import connection
 
     # Raw SQL on the hot path (the ORM's query compilation costs more than the indexed read;
-    # index event_visitor_ts covers merchant, visitor_id, -ts).
+    # index event_visitor_ts covers merchant, visitor_id, -ts). The visitor link comes in the
+    # same round trip: its row is the one with a NULL type.
     with connection.cursor() as cursor:
         sql = (
-            f"SELECT type, sku, country, device FROM {Event._meta.db_table} "  # noqa: S608 (table name from the model)
-            "WHERE merchant_id = %s AND visitor_id = %s ORDER BY ts DESC LIMIT %s"
+            f"(SELECT type, sku, country, device, ts FROM {Event._meta.db_table} "  # noqa: S608 (table names from the models)
+            "WHERE merchant_id = %s AND visitor_id = %s ORDER BY ts DESC LIMIT %s) UNION ALL "
+            f"(SELECT NULL, visitor_id, NULL, NULL, NULL FROM {VisitorLink._meta.db_table} "
+            "WHERE merchant_id = %s AND anonymous_id = %s LIMIT 1)"
         )
-        cursor.execute(sql, [merchant_id, visitor_id, HISTORY_EVENTS])
-        events = cursor.fetchall()
+        cursor.execute(sql, [merchant_id, visitor_id, HISTORY_EVENTS, merchant_id, visitor_id])
+        rows = cursor.fetchall()
+    linked = next((row[1] for row in rows if row[0] is None), None)
+    events = sorted(
+        (row for row in rows if row[0] is not None), key=lambda row: row[4], reverse=True
+    )
     session: list[str] = []
     seen: set[str] = set()
     purchased: set[str] = set()
     record: dict[str, str] = {}
-    for etype, sku, country, device in events:  # newest first
+    for etype, sku, country, device, _ts in events:  # newest first
         if country and "country" not in record:
             record["country"] = country
         if device and "device" not in record:
@@ -525,25 +533,9 @@ def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
             seen.add(sku)
             session.append(sku)
     session.reverse()
-    return VisitorHistory(session, purchased, {"user_id": visitor_id, **record} if record else None)
-
-
-def linked_visitor(merchant_id: int, visitor_id: str) -> str | None:
-    """The signed-in visitor id an anonymous id was linked to, if any."""
-    try:
-        from merchandising.tracking.models import VisitorLink
-    except ImportError:
-        return None
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        sql = (
-            f"SELECT visitor_id FROM {VisitorLink._meta.db_table} "  # noqa: S608 (table name from the model)
-            "WHERE merchant_id = %s AND anonymous_id = %s LIMIT 1"
-        )
-        cursor.execute(sql, [merchant_id, visitor_id])
-        row = cursor.fetchone()
-    return row[0] if row else None
+    return VisitorHistory(
+        session, purchased, {"user_id": visitor_id, **record} if record else None, linked
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -600,7 +592,7 @@ def recommend(
         art = model.artifact
         row = art.user_index.get(visitor_id) if visitor_id else None
         if row is None and visitor_id:
-            linked = linked_visitor(merchant.pk, visitor_id)
+            linked = history.linked_id
             row = art.user_index.get(linked) if linked else None
         user_vec = art.user_vectors[row] if row is not None else None
         feature_vec = None

@@ -227,3 +227,24 @@ def test_products_added_after_training_are_ranked_from_their_metadata(api, train
     skus = [i["sku"] for i in body["items"]]
     assert "PAN-NEW" in skus
     assert all(np.isfinite(i["score"]) for i in body["items"])
+
+
+def test_anonymous_visitor_linked_to_a_known_one_gets_their_profile(api, trained_shop):
+    from merchandising.tracking.services import visitor_link
+
+    merchant = trained_shop.merchant
+    visitor_link(merchant=merchant, anonymous_id="anon-9", visitor_id="gardener-1")
+    # The anonymous id's own history still counts: what it bought is not offered again.
+    Event.objects.create(
+        merchant=merchant,
+        event_id="anon-buy",
+        type="purchase",
+        visitor_id="anon-9",
+        sku="SPADE-0",
+        ts=timezone.now(),
+    )
+    body = get(api, trained_shop.publishable_key, placement="for-you", visitor_id="anon-9")
+    skus = [i["sku"] for i in body["items"]]
+    assert len(skus) == 4 and all(s.startswith("SPADE") for s in skus), skus
+    assert "SPADE-0" not in skus
+    assert body["items"][0]["reason"] == "picked for you"
