@@ -258,6 +258,13 @@ class ExperimentFromDraftsView(Page):
         )
 
 
+def _is_demo(merchant) -> bool:
+    """The demo merchant gets a "Simulate traffic" button (simulated shoppers are demo data)."""
+    from merchandising.demo.seed import DEMO_SLUG
+
+    return merchant.slug == DEMO_SLUG
+
+
 def _get(request, experiment_id: int) -> Experiment:
     try:
         return selectors.experiment_get(request.merchant, experiment_id)
@@ -279,6 +286,7 @@ class ExperimentDetailView(Page):
             report=report,
             analysis=analysis,
             min_segment_units=stats.MIN_SEGMENT_UNITS_PER_ARM,
+            is_demo=_is_demo(self.request.merchant),
         )
         if analysis:
             sequential = analysis["inference"] == "sequential"
@@ -335,6 +343,18 @@ class ExperimentActionView(MerchantPageMixin, View):
                 )
                 messages.success(
                     request, f"Variant {shipped.winner} shipped and the experiment stopped."
+                )
+            elif action == "simulate" and _is_demo(request.merchant):
+                from merchandising.demo.experiments_demo import simulate_traffic_submit
+
+                if experiment.kind != Experiment.Kind.COPY or experiment.status == "stopped":
+                    raise ValidationError(
+                        "Simulated traffic is for copy tests that are not stopped."
+                    )
+                job = simulate_traffic_submit(experiment=experiment, user=request.user)
+                messages.success(
+                    request,
+                    f"Simulating shoppers (job #{job.pk}); reload this page when it has finished.",
                 )
             elif action == "refresh":
                 services.experiment_rollup(experiment=experiment)

@@ -389,3 +389,56 @@ def simulate_copy_traffic(
         events_ingest(merchant=merchant, events=batch)
     experiments.experiment_rollup(experiment=experiment, full=True)
     return visits
+
+
+SIMULATE_JOB_KIND = "demo_simulate_traffic"
+
+
+def simulate_copy_experiment(
+    experiment, *, days: int = 7, visitors: int = 3000, uplift: float = 0.3, seed: int | None = None
+) -> int:
+    """Demo traffic for a copy experiment a merchant made: ``visitors`` new simulated shoppers
+    over the last ``days`` days, with the true relative ``uplift`` built into every non-control
+    variant (0 for an A/A). Used by ``simulate_experiment_traffic`` and the demo's "Simulate
+    traffic" button (a Job). Returns the number of visits."""
+    from merchandising.demo.seed import DEMO_SEED, DemoContext, demo_simulator
+
+    from .shoppers import ShopperSimulator
+
+    if experiment.kind != "copy":
+        raise ValueError("Only copy experiments: placement tests get traffic from the seed.")
+    if experiment.status == "stopped":
+        raise ValueError("The experiment is stopped.")
+    if not 1 <= days <= 60 or not 1 <= visitors <= 50_000 or uplift <= -1:
+        raise ValueError("Use 1-60 days, 1-50,000 visitors and an uplift above -1.")
+    organic = demo_simulator(DemoContext(merchant=experiment.merchant, owner=None))
+    simulator = ShopperSimulator(
+        list(organic.products.values()),
+        n_visitors=visitors,
+        seed=DEMO_SEED + 3 if seed is None else seed,
+        start=organic.start,
+        variant_uplift={v.name: uplift for v in experiment.variants.all() if not v.is_control},
+    )
+    end = timezone.now() - timedelta(hours=1)
+    return simulate_copy_traffic(
+        experiment=experiment,
+        simulator=simulator,
+        start=end - timedelta(days=days),
+        days=days,
+        visit_probability=COPY_VISIT_PROBABILITY,
+    )
+
+
+def simulate_traffic_submit(*, experiment, user=None):
+    """Queue demo traffic for a copy experiment as a Job (the dashboard's demo-only button)."""
+    from merchandising.jobs.services import job_submit
+
+    from .tasks import simulate_traffic_task
+
+    return job_submit(
+        merchant=experiment.merchant,
+        kind=SIMULATE_JOB_KIND,
+        task=simulate_traffic_task,
+        params={"experiment_id": experiment.pk},
+        user=user,
+    )

@@ -84,3 +84,41 @@ def test_simulate_traffic_command_fills_a_new_copy_test(demo, capsys):
     assert "simulated visits to manual" in capsys.readouterr().out
     with pytest.raises(Exception, match="No experiment"):
         call_command("simulate_experiment_traffic", "missing")
+
+
+def test_simulate_traffic_button_is_demo_only_and_runs_a_job(
+    demo, client, shop, products, django_capture_on_commit_callbacks
+):
+    from contentgen.review.experiment_arms import drafts_approve_as_experiment
+    from merchandising.demo import experiments_demo
+    from merchandising.experiments import services
+    from merchandising.jobs.models import Job
+
+    ids = experiments_demo.copy_drafts_seed(
+        demo, experiments_demo.copy_test_products(demo.merchant)[:2]
+    )
+    exp = drafts_approve_as_experiment(
+        merchant=demo.merchant, draft_ids=ids, user=demo.owner, key="button", name="Button"
+    )
+    client.force_login(demo.owner)
+    page = client.get(f"/m/demo/experiments/{exp.pk}/").content.decode()
+    assert "Simulate traffic (demo)" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        resp = client.post(f"/m/demo/experiments/{exp.pk}/simulate/", follow=True)
+    job = Job.objects.get(merchant=demo.merchant, kind=experiments_demo.SIMULATE_JOB_KIND)
+    assert job.status == "succeeded", job.error
+    assert job.result["visits"] > 0
+    assert f"job #{job.pk}" in resp.content.decode()
+    exp.refresh_from_db()
+    assert exp.status == "running" and exp.exposures.count() > 100
+
+    other = services.experiment_create(
+        merchant=shop.merchant, key="other", name="Other", kind="copy", field="description", products=products[:1],
+        variants=[{"name": "A", "weight": 0.5, "is_control": True},
+                  {"name": "B", "weight": 0.5, "payload": {"copy": {str(products[0].pk): "B."}}}],
+    )  # fmt: skip
+    client.force_login(shop.owner)
+    base = f"/m/{shop.merchant.slug}/experiments/{other.pk}/"
+    assert "Simulate traffic" not in client.get(base).content.decode()
+    assert client.post(base + "simulate/").status_code == 404
+    assert not other.exposures.exists()
