@@ -12,8 +12,10 @@ earlier ones finished; latency counted from that time):
 with the default storefront rate limits in force, for --duration seconds (default 300). Meanwhile
 this process samples the resident memory (RSS) of the gunicorn master and each worker every
 --sample seconds and loads a dashboard page (the catalog list, signed in) to show that it stays
-usable. Passing means zero errors (every answer 200 with a body of the right shape) and flat
-memory (the RSS slope over the second half of the run is reported in MB per minute).
+usable (its latency per minute). Passing means zero errors (every answer 200 with a body of the
+right shape, every dashboard load 200; the script exits non-zero otherwise) and flat memory (the
+RSS at each minute is printed and the slope over the second half of the run is reported in MB per
+minute).
 
     python benchmarks/bench_soak.py [--duration 300] [--rate 200] [--events-rate 10]
         [--products 50000 --visitors 100000]   # smaller data for a quick run
@@ -203,6 +205,38 @@ def slope_mb_per_min(series: list[dict]) -> float | None:
     )
 
 
+def rss_per_minute(series: list[dict]) -> str:
+    """The workers' total RSS at the first sample of each minute, and at the end."""
+    picked: dict[int, dict] = {}
+    for sample in series:
+        picked.setdefault(int(sample["t"] // 60), sample)
+    if series and series[-1] not in picked.values():
+        picked[-1] = series[-1]
+    return ", ".join(
+        f"{s['t']:.0f} s: {sum(s['workers_mb']):.0f}"
+        for _, s in sorted(picked.items(), key=lambda kv: kv[1]["t"])
+    )
+
+
+def per_minute_dashboard(dashboard: list[dict]) -> list[dict]:
+    minutes: dict[int, list[dict]] = {}
+    for d in dashboard:
+        minutes.setdefault(int(d["t"] // 60), []).append(d)
+    out = []
+    for minute, rows in sorted(minutes.items()):
+        ms = sorted(r["ms"] for r in rows)
+        out.append(
+            {
+                "minute": minute,
+                "loads": len(rows),
+                "non_200": sum(1 for r in rows if r["status"] != 200),
+                "p50_ms": ms[len(ms) // 2],
+                "max_ms": ms[-1],
+            }
+        )
+    return out
+
+
 def dashboard_cookie(slug: str) -> tuple[str, str]:
     from django.conf import settings
     from django.contrib.auth import get_user_model
@@ -344,6 +378,7 @@ def main() -> None:
 
     totals = [round(sum(s["workers_mb"]), 1) for s in series]
     dash_ms = sorted(d["ms"] for d in dashboard)
+    dash_failed = sum(1 for d in dashboard if d["status"] != 200)
     errors = sum(result.get(k, {}).get("errors", 0) for k in ("recommendations", "events"))
     report = {
         "benchmark": "soak",
@@ -370,9 +405,11 @@ def main() -> None:
         "dashboard": {
             "page": "/m/<slug>/catalog/ (signed in)",
             "samples": len(dashboard),
-            "non_200": sum(1 for d in dashboard if d["status"] != 200),
+            "non_200": dash_failed,
             "p50_ms": dash_ms[len(dash_ms) // 2] if dash_ms else None,
+            "p95_ms": dash_ms[min(len(dash_ms) - 1, int(len(dash_ms) * 0.95))] if dash_ms else None,
             "max_ms": dash_ms[-1] if dash_ms else None,
+            "per_minute": per_minute_dashboard(dashboard),
         },
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -388,9 +425,10 @@ def main() -> None:
             **report["rss"]
         )
     )
+    print("RSS over time (workers total MB): " + rss_per_minute(series))
     print(f"wrote {args.output}")
-    if errors:
-        sys.exit(f"{errors} errors during the soak")
+    if errors or dash_failed:
+        sys.exit(f"{errors} errors and {dash_failed} failed dashboard loads during the soak")
 
 
 if __name__ == "__main__":
