@@ -341,6 +341,9 @@ def generation_run(*, job: Job, report: Report) -> dict:
             min(99, int(100 * finished / max(total, 1))),
             f"{finished} of {total} product fields done, {drafts} drafts",
         )
+    if len(todo) < total:  # a redelivered job: count what its earlier attempt saved too
+        drafts = CopyDraft.objects.filter(job=job).count()
+        passed = CopyDraft.objects.filter(job=job, passed=True).count()
     rate = f"{passed / drafts:.0%}" if drafts else "n/a"
     return {
         "products": len(ordered),

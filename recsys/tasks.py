@@ -7,10 +7,20 @@ from celery import shared_task
 from merchandising.jobs.runner import JobError, run_job
 
 
+def _registered(job):
+    """The version an earlier delivery of this job registered before its worker died, if any:
+    a redelivery finishes the job with it instead of training a second version."""
+    from recsys.models import ModelVersion
+
+    return ModelVersion.objects.filter(merchant=job.merchant, job=job).first()
+
+
 def _train(job, report):
     from recsys.services import recommender_train
     from recsys.training import NotEnoughData
 
+    if (version := _registered(job)) is not None:
+        return _summary(version, "trained")
     try:
         version = recommender_train(
             merchant=job.merchant, job=job, report=report, config=(job.params or {}).get("config")
@@ -24,6 +34,8 @@ def _update(job, report):
     from recsys.services import recommender_update
     from recsys.training import NotEnoughData
 
+    if (version := _registered(job)) is not None:
+        return _summary(version, "updated")
     try:
         version = recommender_update(merchant=job.merchant, job=job, report=report)
     except NotEnoughData as exc:

@@ -13,100 +13,25 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import pytest
-from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import connection
-from django.test import Client
 
 from merchandising.catalog.models import Product
 from merchandising.catalog.services import product_import_submit
 from merchandising.jobs.models import Job
+from tests.reliability.workers import (
+    VISIBILITY_TIMEOUT,
+    WORKER_TESTS,
+    Workers,
+    job_page,
+    job_row,
+    wait_until,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-VISIBILITY_TIMEOUT = 5
 ROWS = 30_000  # long enough to be killed in the middle on a busy 2-core machine
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI sets it)"),
-    pytest.mark.skipif(
-        not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-        reason="worker processes must share the test database: needs PostgreSQL (CI uses it)",
-    ),
-]
-
-
-class Workers:
-    """Start and kill real worker processes serving the default queue."""
-
-    def __init__(self, extra_env: dict[str, str] | None = None) -> None:
-        database = connection.settings_dict
-        self.env = dict(os.environ)
-        self.env.update(
-            DATABASE_URL=(
-                f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-                f"{database['PORT'] or 5432}/{database['NAME']}"
-            ),
-            MERCHLAB_MEDIA_ROOT=str(settings.MEDIA_ROOT),
-            CELERY_TASK_ALWAYS_EAGER="0",
-            CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
-            **(extra_env or {}),
-        )
-        self.processes: list[subprocess.Popen] = []
-
-    def start(self) -> subprocess.Popen:
-        name = f"reliability-{os.getpid()}-{len(self.processes)}@%h"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "merchandising", "worker", "-Q", "default"]
-            + ["-c", "1", "--pool", "solo", "-n", name, "--loglevel", "WARNING"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.processes.append(process)
-        return process
-
-    def kill(self, process: subprocess.Popen) -> None:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-
-@pytest.fixture
-def workers_factory():
-    from merchandising.celery import app
-
-    app.conf.task_always_eager = False
-    started: list[Workers] = []
-
-    def make(**extra_env: str) -> Workers:
-        workers = Workers(extra_env)
-        started.append(workers)
-        return workers
-
-    yield make
-    for workers in started:
-        workers.stop_all()
-    app.conf.task_always_eager = True
+pytestmark = WORKER_TESTS
 
 
 def big_csv(n: int = ROWS) -> bytes:
@@ -116,20 +41,6 @@ def big_csv(n: int = ROWS) -> bytes:
     return ("sku,title,price,brand,material\n" + rows).encode()
 
 
-def wait_until(predicate, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {seconds:.0f} s waiting for {what}")
-
-
-def job_row(job_id: int) -> Job:
-    return Job.objects.get(pk=job_id)
-
-
 def kill_while_running(workers: Workers, job_id: int, attempt: int) -> None:
     """Start a worker, let it get into the job (rows validated, upsert under way), SIGKILL it."""
     process = workers.start()
@@ -137,6 +48,7 @@ def kill_while_running(workers: Workers, job_id: int, attempt: int) -> None:
         lambda: (j := job_row(job_id)).attempts >= attempt and j.progress >= 30,
         240,
         f"attempt {attempt} to start and validate the rows",
+        workers,
     )
     time.sleep(1.0)  # into the upsert (its progress is inside the import's transaction)
     assert not job_row(job_id).is_finished, "the import finished before the kill: make ROWS larger"
@@ -144,14 +56,6 @@ def kill_while_running(workers: Workers, job_id: int, attempt: int) -> None:
     # An unacknowledged message comes back once the visibility timeout has passed; a worker that
     # starts after that restores it when it connects.
     time.sleep(VISIBILITY_TIMEOUT + 1)
-
-
-def job_page(shop, job_id: int) -> str:
-    client = Client()
-    client.force_login(shop.owner)
-    response = client.get(f"/m/{shop.merchant.slug}/jobs/{job_id}/")
-    assert response.status_code == 200
-    return response.content.decode()
 
 
 def test_worker_killed_mid_import_is_redelivered_and_completes_once(shop, workers_factory):
@@ -162,7 +66,7 @@ def test_worker_killed_mid_import_is_redelivered_and_completes_once(shop, worker
 
     workers.start()
     finished = wait_until(
-        lambda: (j := job_row(job.pk)).is_finished and j, 300, "the redelivered import"
+        lambda: (j := job_row(job.pk)).is_finished and j, 300, "the redelivered import", workers
     )
     assert finished.status == Job.Status.SUCCEEDED, finished.error
     assert finished.attempts == 2 and finished.progress == 100
@@ -181,7 +85,9 @@ def test_a_job_whose_worker_always_dies_ends_failed_and_shows_why(shop, workers_
     kill_while_running(workers, job.pk, attempt=2)
 
     workers.start()
-    finished = wait_until(lambda: (j := job_row(job.pk)).is_finished and j, 120, "the give-up")
+    finished = wait_until(
+        lambda: (j := job_row(job.pk)).is_finished and j, 120, "the give-up", workers
+    )
     assert finished.status == Job.Status.FAILED
     assert finished.attempts == 2
     assert "Gave up after 2 attempts" in finished.error
@@ -195,7 +101,9 @@ def test_a_failing_job_ends_failed_with_its_error_on_the_job_page(shop, workers_
     job = product_import_submit(merchant=shop.merchant, data=big_csv(10), filename="gone.csv")
     default_storage.delete(job.params["path"])  # the upload is lost before a worker gets to it
     workers.start()
-    finished = wait_until(lambda: (j := job_row(job.pk)).is_finished and j, 120, "the failure")
+    finished = wait_until(
+        lambda: (j := job_row(job.pk)).is_finished and j, 120, "the failure", workers
+    )
     assert finished.status == Job.Status.FAILED
     assert "FileNotFoundError" in finished.error or "No such file" in finished.error
     page = job_page(shop, job.pk)
