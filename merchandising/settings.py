@@ -272,6 +272,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ProductStatusEnum": "merchandising.catalog.models.Product.Status",
         "JobStatusEnum": "merchandising.jobs.models.Job.Status",
+        "ModelVersionKindEnum": "recsys.models.ModelVersion.Kind",
+        "ModelVersionStatusEnum": "recsys.models.ModelVersion.Status",
     },
 }
 
