@@ -450,3 +450,18 @@ def test_segment_copy_does_not_become_a_brand_voice_example(shop, products, barg
     approve_for(bargain, products[0])
     texts = [e["text"] for e in brand_voice_for(shop.merchant).examples or []]
     assert SEGMENT_TITLE not in texts
+
+
+def test_withdrawn_segment_copy_is_no_longer_served(api, shop, products, bargain):
+    from merchandising.catalog.models import CopyRevision
+    from merchandising.catalog.services import segment_copy_withdraw
+
+    approve_for(bargain, products[0])
+    assert storefront_copy(api, shop, products[0].sku, "v-member")["seo_title"] == SEGMENT_TITLE
+    assert segment_copy_withdraw(
+        product=products[0], field="seo_title", segment=str(bargain.pk), user=shop.owner
+    )
+    assert "seo_title" not in storefront_copy(api, shop, products[0].sku, "v-member")
+    last = CopyRevision.objects.filter(product=products[0], segment=str(bargain.pk)).first()
+    assert last.value == "" and last.previous_value == SEGMENT_TITLE
+    assert not segment_copy_withdraw(product=products[0], field="seo_title", segment="0")
