@@ -50,6 +50,9 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+# The app as the web server loads it (every view imported, start-up objects frozen out of the
+# garbage collector's full passes), so the timings are those of a served process.
+import merchandising.wsgi  # noqa: E402, F401
 from merchandising.accounts import services as accounts  # noqa: E402
 from merchandising.accounts.models import Merchant  # noqa: E402
 from merchandising.catalog import services as catalog  # noqa: E402

@@ -44,10 +44,12 @@ class Product(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["merchant", "sku"], name="product_unique_sku")
         ]
+        # Lists are in SKU order: each filter's index ends with sku so that a filtered page is
+        # a range of the index, not a walk of the whole catalog in SKU order.
         indexes = [
             models.Index(fields=["merchant", "status", "sku"]),
-            models.Index(fields=["merchant", "category"]),
-            models.Index(fields=["merchant", "brand"]),
+            models.Index(fields=["merchant", "category", "sku"], name="product_category_sku"),
+            models.Index(fields=["merchant", "brand", "sku"], name="product_brand_sku"),
             models.Index(fields=["merchant", "-updated_at"]),
         ]
 

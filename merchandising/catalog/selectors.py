@@ -26,7 +26,10 @@ def products_list(
             Q(sku__iexact=q) | Q(title__icontains=q) | Q(brand__icontains=q) | Q(sku__istartswith=q)
         )
     if category:
-        qs = qs.filter(Q(category=category) | Q(category__startswith=category + " > "))
+        # The category and the sub-categories it has, as equalities: `category IN (...)` with
+        # one value lets the (merchant, category, sku) index hand rows over in SKU order, where
+        # `category = x OR category LIKE 'x > %'` makes PostgreSQL walk the whole SKU index.
+        qs = qs.filter(category__in=category_and_below(merchant, category))
     if brand:
         qs = qs.filter(brand=brand)
     if status:
@@ -57,6 +60,17 @@ def product_live_copy(product: Product) -> dict:
         }
         for c in LiveCopy.objects.filter(product=product)
     }
+
+
+def live_copy_by_product(merchant, product_ids) -> dict[int, dict]:
+    """product id -> {field: {"value", "source"}}, in one query (what the API list shows; no
+    model instances, no per-product prefetch querysets)."""
+    out: dict[int, dict] = {}
+    for product_id, field, value, source in LiveCopy.objects.filter(
+        merchant=merchant, product_id__in=product_ids
+    ).values_list("product_id", "field", "value", "source"):
+        out.setdefault(product_id, {})[field] = {"value": value, "source": source}
+    return out
 
 
 def live_copy_values(merchant, product_ids) -> dict[int, dict]:
@@ -115,6 +129,28 @@ def catalog_count(merchant) -> int:
     return count
 
 
+def catalog_categories(merchant) -> list[str]:
+    """Every category path the merchant's products use, sorted (cached until the next write)."""
+    key = f"catalog:categories:{merchant.pk}:{catalog_version(merchant)}"
+    categories = cache.get(key)
+    if categories is None:
+        categories = list(
+            Product.objects.filter(merchant=merchant)
+            .exclude(category="")
+            .values_list("category", flat=True)
+            .distinct()
+            .order_by("category")
+        )
+        cache.set(key, categories, 3600)
+    return categories
+
+
+def category_and_below(merchant, category: str) -> list[str]:
+    """`category` and every category path under it ("Kitchen" -> "Kitchen", "Kitchen > Pans"...)."""
+    below = category + " > "
+    return [category, *(c for c in catalog_categories(merchant) if c.startswith(below))]
+
+
 def facet_values(merchant) -> dict[str, list[str]]:
     """Distinct categories and brands for the filter drop-downs (cached until the next write:
     each is a pass over the whole catalog)."""
@@ -129,12 +165,7 @@ def facet_values(merchant) -> dict[str, list[str]]:
 def _facet_values(merchant) -> dict[str, list[str]]:
     base = Product.objects.filter(merchant=merchant)
     return {
-        "categories": list(
-            base.exclude(category="")
-            .values_list("category", flat=True)
-            .distinct()
-            .order_by("category")[:500]
-        ),
+        "categories": catalog_categories(merchant)[:500],
         "brands": list(
             base.exclude(brand="")
             .values_list("brand", flat=True)
