@@ -263,6 +263,8 @@ def drafts_save(
         )
         if job is not None:
             stale = stale.exclude(job=job)
+        else:  # no job to tell this save's rows apart: leave out the rows just written
+            stale = stale.exclude(pk__in=[draft.pk for draft in saved])
         stale.update(status=CopyDraft.Status.SUPERSEDED, updated_at=timezone.now())
     return saved
 

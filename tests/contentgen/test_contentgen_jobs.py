@@ -226,3 +226,19 @@ def test_generate_copy_command_writes_jsonl_without_the_database(tiny_checkpoint
         and "products_per_minute=" in summary
         and "guard_pass_rate=" in summary
     )
+
+
+def test_drafts_saved_without_a_job_wait_for_review(shop, products):
+    from contentgen.generation import CopyResult, Variant
+
+    def result(text):
+        variant = Variant(
+            index=0, text=text, passed=True, flags=[], coverage=1.0, seed=1, attempts=1
+        )
+        return CopyResult(key=products[0].sku, kind="seo_title", variants=[variant], thin=False)
+
+    kwargs = {"merchant": shop.merchant, "product": products[0], "job": None, "model_id": "m"}
+    services.drafts_save(result=result("First title"), **kwargs)
+    services.drafts_save(result=result("Second title"), **kwargs)
+    pending = CopyDraft.objects.filter(product=products[0], kind="seo_title", status="pending")
+    assert [d.text for d in pending] == ["Second title"]
