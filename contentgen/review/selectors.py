@@ -118,12 +118,26 @@ class QueueDraft:
         return round(100 * (self.draft.coverage or 0))
 
 
+def _segment_names(merchant, keys) -> dict[str, str]:
+    """Segment key -> the segment's name (archived ones too), for drafts written for one."""
+    from django.apps import apps
+
+    ids = [int(k) for k in keys if k and str(k).isdigit()]
+    if not ids or not apps.is_installed("recsys.segments"):
+        return {}
+    from recsys.segments.models import Segment
+
+    rows = Segment.objects.filter(merchant=merchant, pk__in=ids).values_list("pk", "name")
+    return {str(pk): name for pk, name in rows}
+
+
 @dataclass
 class QueueField:
     field: str
     segment: str
     live: object
     drafts: list[QueueDraft]
+    segment_name: str = ""
 
     @property
     def live_text(self) -> str:
@@ -204,6 +218,10 @@ def review_queue(merchant, *, limit_products: int = 20, offset: int = 0, **filte
                 soft=d.soft_flags,
             )
         )
+    fields = [f for g in groups.values() if g is not None for f in g.fields]
+    names = _segment_names(merchant, {f.segment for f in fields})
+    for f in fields:
+        f.segment_name = names.get(f.segment, "")
     ordered = [qd for g in groups.values() if g is not None for f in g.fields for qd in f.drafts]
     for current_draft, following in zip(ordered, ordered[1:], strict=False):
         current_draft.next_id = following.pk

@@ -465,3 +465,15 @@ def test_withdrawn_segment_copy_is_no_longer_served(api, shop, products, bargain
     last = CopyRevision.objects.filter(product=products[0], segment=str(bargain.pk)).first()
     assert last.value == "" and last.previous_value == SEGMENT_TITLE
     assert not segment_copy_withdraw(product=products[0], field="seo_title", segment="0")
+
+
+def test_review_queue_names_the_segment_a_draft_is_for(client, shop, products, bargain):
+    from django.urls import reverse
+    from django.utils.html import escape
+
+    make_draft(products[0], "seo_title", SEGMENT_TITLE, segment=str(bargain.pk))
+    make_draft(products[0], "seo_title", GOOD_SEO_TITLE)
+    client.force_login(shop.reviewer)
+    page = client.get(reverse("dashboard:review", args=[shop.merchant.slug])).content.decode()
+    assert page.count(escape("for Budget kitchen buyers")) == 1
+    assert SEGMENT_TITLE in page and GOOD_SEO_TITLE in page
