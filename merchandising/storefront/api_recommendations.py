@@ -184,7 +184,7 @@ class RecommendationsAPI(StorefrontAPIView):
             selectors.segment_copy_for_visitor(
                 request.merchant, [item.product_id for item in served.items], visitor_id
             )
-            if served.items and selectors.merchant_has_segment_copy(request.merchant)
+            if served.items
             else {}
         )
         items = [

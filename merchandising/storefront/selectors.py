@@ -160,10 +160,11 @@ def segment_copy_for_visitor(merchant, product_ids, visitor_id: str | None) -> d
     """product id -> {field: value} of segment copy this visitor should see instead of the
     general live copy: only copy written for a segment the visitor is a member of right now.
 
-    Costs one query when none of the products has segment copy, two otherwise."""
+    Costs no query for a merchant without any segment copy (see merchant_has_segment_copy),
+    one when none of these products has some, two otherwise."""
     from merchandising.catalog import selectors as catalog
 
-    if not visitor_id:
+    if not visitor_id or not merchant_has_segment_copy(merchant):
         return {}
     targeted = catalog.segment_copy_exists(merchant, product_ids)
     if not targeted:
