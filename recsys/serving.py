@@ -504,11 +504,15 @@ def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
     # index event_visitor_ts covers merchant, visitor_id, -ts). The visitor link comes in the
     # same round trip: its row is the one with a NULL type.
     with connection.cursor() as cursor:
+        # Subqueries in FROM so that SQLite (the demo) runs it too; typed NULLs so that
+        # PostgreSQL can match the columns of the two halves.
         sql = (
-            f"(SELECT type, sku, country, device, ts FROM {Event._meta.db_table} "  # noqa: S608 (table names from the models)
-            "WHERE merchant_id = %s AND visitor_id = %s ORDER BY ts DESC LIMIT %s) UNION ALL "
-            f"(SELECT NULL, visitor_id, NULL, NULL, NULL FROM {VisitorLink._meta.db_table} "
-            "WHERE merchant_id = %s AND anonymous_id = %s LIMIT 1)"
+            f"SELECT * FROM (SELECT type, sku, country, device, ts FROM {Event._meta.db_table} "  # noqa: S608 (table names from the models)
+            "WHERE merchant_id = %s AND visitor_id = %s ORDER BY ts DESC LIMIT %s) AS e "
+            "UNION ALL SELECT * FROM (SELECT CAST(NULL AS VARCHAR(20)), visitor_id, "
+            "CAST(NULL AS VARCHAR(64)), CAST(NULL AS VARCHAR(32)), CAST(NULL AS TIMESTAMP) "
+            f"FROM {VisitorLink._meta.db_table} WHERE merchant_id = %s AND anonymous_id = %s "
+            "LIMIT 1) AS l"
         )
         cursor.execute(sql, [merchant_id, visitor_id, HISTORY_EVENTS, merchant_id, visitor_id])
         rows = cursor.fetchall()
