@@ -16,7 +16,9 @@ from django.core.files.storage import default_storage
 from recsys.models import ModelVersion
 from recsys.training import RecommenderArtifact
 
-_CACHE: OrderedDict[int, RecommenderArtifact] = OrderedDict()
+# Keyed by (id, artifact path): an id alone can come back for another row where ids are reused
+# (SQLite after a rollback), the path never does (it carries a random suffix).
+_CACHE: OrderedDict[tuple[int, str], RecommenderArtifact] = OrderedDict()
 _CACHE_SIZE = 8
 _LOCK = threading.Lock()
 
@@ -47,15 +49,16 @@ def active_model_artifact(merchant) -> RecommenderArtifact | None:
     version = active_model_version(merchant)
     if version is None:
         return None
+    key = (version.pk, version.artifact_path)
     with _LOCK:
-        cached = _CACHE.get(version.pk)
+        cached = _CACHE.get(key)
         if cached is not None:
-            _CACHE.move_to_end(version.pk)
+            _CACHE.move_to_end(key)
             return cached
     artifact = load_artifact(version)
     artifact.meta.setdefault("model_version", version.version)
     with _LOCK:
-        _CACHE[version.pk] = artifact
+        _CACHE[key] = artifact
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return artifact
