@@ -12,6 +12,11 @@
 - :meth:`Backend.generate` runs batched generation with left padding and a
   seed per request: each row samples from its own ``torch.Generator``, so a
   request's text depends on its seed, not on what else shares the batch.
+- Prompts of one kind share their instructions (the system turn, about two thirds of the
+  tokens). When the caller names that shared part (``prefixes``), its keys and values are
+  computed once, kept (a few per process, per adapter) and copied into every row's cache, so
+  only each product's own part is run through the model before decoding; rows are then
+  padded between the shared part and their own part instead of on the left.
 - :meth:`Backend.use_adapter` swaps PEFT LoRA adapters on the one loaded base
   model (fine-tuning and per-merchant generation use it); ``None`` means the
   base model. ``backend.model`` / ``backend.tokenizer`` / ``backend.base_model``
@@ -54,6 +59,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL_LABEL = "SmolLM2-135M-Instruct"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MAX_LOADED_ADAPTERS = 8
+MAX_CACHED_PREFIXES = 8
+MIN_SHARED_PREFIX_TOKENS = 16
 
 
 # Generated copy is plain text: control characters (a NUL, which PostgreSQL cannot store in
@@ -185,6 +192,9 @@ class Backend:
         self.dtype = dtype
         self.adapter: str | None = None  # path of the active adapter, None = base model
         self._adapter_names: OrderedDict[str, str] = OrderedDict()
+        # (adapter, prefix token ids) -> per-layer (keys, values) of the shared prompt prefix
+        self._prefix_kv: OrderedDict[tuple, list[tuple[torch.Tensor, torch.Tensor]]] = OrderedDict()
+        self.share_prefix = os.environ.get("CONTENTGEN_SHARE_PREFIX", "1") != "0"
         self.lock = threading.RLock()
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -260,7 +270,7 @@ class Backend:
 
     # ------------------------------------------------------------------ generation
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def generate(
         self,
         prompts: list[str],
@@ -271,15 +281,20 @@ class Backend:
         top_p: float = 0.9,
         repetition_penalty: float = 1.15,
         batch_size: int = 16,
+        prefixes: list[str | None] | None = None,
     ) -> list[Generation]:
         """Generate one answer per prompt; ``seeds[i]`` seeds prompt ``i``'s sampling.
 
         Prompts are already rendered (see ``contentgen.prompts.render_prompt``), so no
         special tokens are added. Batches use left padding so every row's answer
-        starts at the same position.
+        starts at the same position. ``prefixes[i]``, when given, is the start of
+        ``prompts[i]`` that other prompts share (the rendered instructions): a batch whose
+        rows all start with the same one computes it once (see the module docstring).
         """
         if len(prompts) != len(seeds):
             raise ValueError("one seed per prompt")
+        if prefixes is not None and len(prefixes) != len(prompts):
+            raise ValueError("one prefix (or None) per prompt")
         results: list[Generation] = []
         with self.lock:
             tok = self.tokenizer
@@ -291,11 +306,13 @@ class Backend:
                 for start in range(0, len(prompts), max(1, batch_size)):
                     chunk = prompts[start : start + batch_size]
                     chunk_seeds = seeds[start : start + batch_size]
+                    chunk_prefixes = prefixes[start : start + batch_size] if prefixes else None
                     results.extend(
                         self._generate_batch(
                             model,
                             chunk,
                             chunk_seeds,
+                            prefixes=chunk_prefixes,
                             max_new_tokens=max_new_tokens,
                             temperature=temperature,
                             top_p=top_p,
@@ -306,15 +323,79 @@ class Backend:
                 tok.padding_side = old_side
         return results
 
+    def _shared_prefix(self, rows: list[list[int]], prefixes: list[str | None] | None) -> int:
+        """Token length of the prefix every row starts with (0: none worth sharing)."""
+        if not self.share_prefix or not prefixes or any(p is None for p in prefixes):
+            return 0
+        if len(set(prefixes)) != 1:
+            return 0
+        ids = self.tokenizer(prefixes[0], add_special_tokens=False)["input_ids"]
+        n = len(ids)
+        # every row needs at least one token of its own after the shared part
+        if n < MIN_SHARED_PREFIX_TOKENS or any(len(r) <= n or r[:n] != ids for r in rows):
+            return 0
+        return n
+
+    def _prefix_cache(self, model, prefix: list[int], batch: int, device):
+        """A fresh cache holding the shared prefix's keys and values for ``batch`` rows."""
+        from transformers import DynamicCache
+
+        key = (self.adapter, tuple(prefix))
+        layers = self._prefix_kv.get(key)
+        if layers is None:
+            out = model(
+                input_ids=torch.tensor([prefix], device=device),
+                attention_mask=torch.ones((1, len(prefix)), dtype=torch.long, device=device),
+                use_cache=True,
+            )
+            cache = out.past_key_values
+            layers = [(layer.keys, layer.values) for layer in cache.layers]
+            self._prefix_kv[key] = layers
+            while len(self._prefix_kv) > MAX_CACHED_PREFIXES:
+                self._prefix_kv.popitem(last=False)
+        self._prefix_kv.move_to_end(key)
+        cache = DynamicCache(config=self.base_model.config)
+        for i, (k, v) in enumerate(layers):
+            cache.update(
+                k.expand(batch, -1, -1, -1).clone(), v.expand(batch, -1, -1, -1).clone(), i
+            )
+        return cache
+
     def _generate_batch(
-        self, model, prompts, seeds, *, max_new_tokens, temperature, top_p, repetition_penalty
+        self,
+        model,
+        prompts,
+        seeds,
+        *,
+        max_new_tokens,
+        temperature,
+        top_p,
+        repetition_penalty,
+        prefixes=None,
     ):
         from transformers import GenerationConfig, LogitsProcessorList
 
         tok = self.tokenizer
-        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         device = next(self.base_model.parameters()).device
-        enc = {k: v.to(device) for k, v in enc.items()}
+        rows = tok(list(prompts), add_special_tokens=False)["input_ids"]
+        shared = self._shared_prefix(rows, prefixes)
+        width = max(len(r) - shared for r in rows)
+        pad = tok.pad_token_id
+        # left padding, or, after a shared prefix, padding between it and each row's own part
+        ids = [r[:shared] + [pad] * (width - len(r) + shared) + r[shared:] for r in rows]
+        mask = [
+            [1] * shared + [0] * (width - len(r) + shared) + [1] * (len(r) - shared) for r in rows
+        ]
+        enc: dict[str, Any] = {
+            "input_ids": torch.tensor(ids, dtype=torch.long, device=device),
+            "attention_mask": torch.tensor(mask, dtype=torch.long, device=device),
+        }
+        adapter_off = self.adapter is None and hasattr(model, "disable_adapter")
+        if shared:
+            with model.disable_adapter() if adapter_off else _nullcontext():
+                enc["past_key_values"] = self._prefix_cache(
+                    model, rows[0][:shared], len(rows), device
+                )
         prompt_len = enc["input_ids"].shape[1]
         sampler = _SeededSampler(
             seeds,
@@ -331,7 +412,6 @@ class Backend:
             eos_token_id=self.eos_ids or None,
             pad_token_id=tok.pad_token_id,
         )
-        adapter_off = self.adapter is None and hasattr(model, "disable_adapter")
         ctx = model.disable_adapter() if adapter_off else _nullcontext()
         with ctx:
             out = model.generate(

@@ -176,6 +176,17 @@ class _Slot:
     best: Variant | None = None
 
 
+def shared_part(tokenizer, messages: list[dict], text: str) -> str | None:
+    """The start of the rendered prompt ``text`` that other prompts of the kind share: the
+    system turn (instructions, limits, voice), when the chat template renders it first."""
+    if not getattr(tokenizer, "chat_template", None) or not messages:
+        return None
+    if messages[0].get("role") != "system":
+        return None
+    head = tokenizer.apply_chat_template(messages[:1], tokenize=False)
+    return head if isinstance(head, str) and head and text.startswith(head) else None
+
+
 def _fit_prompt(
     backend, request: CopyRequest, voice, segment, max_new_tokens
 ) -> tuple[str, list[str], list[dict]]:
@@ -257,12 +268,14 @@ def _generate_chunk(
 ) -> list[CopyResult]:
     specs = [get_spec(r.kind) for r in requests]
     prompts: list[str] = []
+    shared: list[str | None] = []
     results: list[CopyResult] = []
     for request, spec in zip(requests, specs, strict=True):
         text, warnings, messages = _fit_prompt(
             backend, request, voice, segment, spec.max_new_tokens
         )
         prompts.append(text)
+        shared.append(shared_part(backend.tokenizer, messages, text))
         results.append(
             CopyResult(
                 key=request.key,
@@ -299,6 +312,7 @@ def _generate_chunk(
                 temperature=temperature,
                 top_p=top_p,
                 batch_size=batch_size,
+                prefixes=[shared[s.request_index] for s in kind_slots],
             )
             stats.model_seconds += time.perf_counter() - started
             stats.prompts += len(kind_slots)

@@ -53,6 +53,40 @@ def test_batched_with_left_padding_equals_one_at_a_time(tiny_backend):
     assert [g.text for g in batched] == [g.text for g in single]
 
 
+def test_shared_instructions_computed_once_give_the_same_text(tiny_backend):
+    from contentgen.generation import shared_part
+
+    long_facts = dict(
+        MUG, attributes={**MUG["attributes"], "Story": "Thrown by hand in a small studio. " * 5}
+    )
+    facts = [MUG, long_facts, KETTLE]
+    messages = [build_messages(f, "seo_description", {"tone": "warm"}) for f in facts]
+    prompts = [render_prompt(tiny_backend.tokenizer, m) for m in messages]
+    shared = [
+        shared_part(tiny_backend.tokenizer, m, p) for m, p in zip(messages, prompts, strict=True)
+    ]
+    assert len(set(shared)) == 1 and all(p.startswith(shared[0]) for p in prompts)
+    seeds = [11, 12, 13]
+
+    def run(batch_size, **kwargs):
+        return [
+            g.text
+            for g in tiny_backend.generate(
+                prompts, seeds, max_new_tokens=12, batch_size=batch_size, **kwargs
+            )
+        ]
+
+    tiny_backend._prefix_kv.clear()
+    plain = run(3)
+    assert not tiny_backend._prefix_kv
+    batched = run(3, prefixes=shared)
+    assert len(tiny_backend._prefix_kv) == 1  # the instructions went through the model once
+    single = run(1, prefixes=shared)
+    assert batched == plain and single == plain
+    # a batch whose rows do not share the named prefix falls back to left padding
+    assert run(3, prefixes=[shared[0], None, shared[0]]) == plain
+
+
 def test_generation_reports_tokens_and_truncation(tiny_backend):
     (gen,) = tiny_backend.generate(prompts_for(tiny_backend, MUG), [5], max_new_tokens=4)
     assert gen.new_tokens <= 4
