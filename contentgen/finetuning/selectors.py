@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -12,9 +13,12 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from contentgen.finetuning import data as D
+from contentgen.finetuning import training as T
 from contentgen.finetuning.models import AdapterActivation, AdapterVersion
 from contentgen.specs import normalize_kind
 from merchandising.jobs.models import Job
+
+log = logging.getLogger(__name__)
 
 FINETUNE_JOB_KIND = "finetune"
 
@@ -93,6 +97,28 @@ def adapter_local_dir(adapter: AdapterVersion) -> str:
     return str(target)
 
 
+def worker_base_model() -> str:
+    """The base model the generation workers load (``CONTENTGEN_BASE_MODEL``; empty = the default)."""
+    return getattr(settings, "CONTENTGEN_BASE_MODEL", "") or T.DEFAULT_MODEL_LABEL
+
+
+def base_model_mismatch(adapter: AdapterVersion) -> str:
+    """Why ``adapter`` cannot be used by the workers' base model, or "" when it can.
+
+    A LoRA adapter only fits the model it was trained on (its weights have that model's shapes
+    and meaning), so an adapter of another base model must not be activated.
+    """
+    worker = worker_base_model()
+    if T.base_model_key(adapter.base_model) == T.base_model_key(worker):
+        return ""
+    return (
+        f"Adapter v{adapter.version} was trained on the base model {adapter.base_model!r}, but "
+        f"generation uses {worker!r} (CONTENTGEN_BASE_MODEL). An adapter only works on the "
+        f"model it was trained on: train a new adapter on {worker!r}, or point "
+        f"CONTENTGEN_BASE_MODEL back at {adapter.base_model!r}."
+    )
+
+
 def active_adapter_path(merchant) -> str | None:
     """Local folder of the merchant's active adapter, or None for the base model.
 
@@ -100,6 +126,11 @@ def active_adapter_path(merchant) -> str | None:
     """
     adapter = active_adapter(merchant)
     if adapter is None or not adapter.artifact_files:
+        return None
+    mismatch = base_model_mismatch(adapter)
+    if mismatch:
+        # the workers' model changed after activation: generate with the base model, not fail
+        log.warning("merchant %s: active adapter not used. %s", merchant.pk, mismatch)
         return None
     return adapter_local_dir(adapter)
 
@@ -121,8 +152,29 @@ def _kind_for_field(field: str, value) -> str:
     return normalize_kind(field)
 
 
+PAST_COPY_FILE = "past-copy.jsonl"
+
+
+def past_copy_path(merchant) -> str:
+    """Storage path of the merchant's standing past copy (uploaded once, used by every run)."""
+    return f"finetune/{merchant.pk}/{PAST_COPY_FILE}"
+
+
+def past_copy_records(merchant) -> list[D.CopyRecord]:
+    """The past copy the merchant uploaded as its own (``services.past_copy_upload``)."""
+    path = past_copy_path(merchant)
+    if not default_storage.exists(path):
+        return []
+    with default_storage.open(path, "rb") as fh:
+        records, _ = D.parse_upload(fh.read(), PAST_COPY_FILE)
+    for i, record in enumerate(records, start=1):
+        record.source = "upload"
+        record.ref = f"past copy line {i}"
+    return records
+
+
 def training_records(merchant) -> list[D.CopyRecord]:
-    """The merchant's approved and edited copy as training records.
+    """The merchant's approved and edited copy, and its uploaded past copy, as training records.
 
     Approved review decisions (``contentgen.review.selectors.approved_examples``: newest per
     product and kind, texts approved despite a hard guard left out) plus copy a person typed
@@ -185,6 +237,16 @@ def training_records(merchant) -> list[D.CopyRecord]:
                     ref=f"revision {rev.pk}",
                 )
             )
+            covered.add((product.sku, kind))
+    # past copy the merchant uploaded as its own; a newer human decision on the same product
+    # and kind wins
+    for record in past_copy_records(merchant):
+        try:
+            kind = normalize_kind(record.kind)
+        except ValueError:
+            kind = record.kind
+        if (record.facts.get("sku"), kind) not in covered:
+            records.append(record)
     return records
 
 
@@ -208,5 +270,6 @@ def training_data_summary(merchant) -> dict:
         "sources": {
             "approved": sum(1 for r in records if r.source == "approved"),
             "edited": sum(1 for r in records if r.source == "edited"),
+            "upload": sum(1 for r in records if r.source == "upload"),
         },
     }

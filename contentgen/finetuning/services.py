@@ -139,6 +139,28 @@ def finetune_start(
     return adapter
 
 
+def past_copy_upload(
+    *, merchant: Merchant, content: bytes, filename: str, replace: bool = True
+) -> tuple[int, list[str]]:
+    """Keep a JSONL or CSV of past copy the merchant owns as standing training data.
+
+    Parsed like a run's upload (``data.parse_upload``) and stored once per merchant, so every
+    later run trains on it alongside the approved copy. ``replace=False`` adds to what is
+    there. Returns (records kept, line errors); an unreadable file is a ValidationError.
+    """
+    try:
+        records, errors = D.parse_upload(content, filename)
+    except D.UploadError as exc:
+        raise ValidationError(str(exc)) from exc
+    if not replace:
+        records = selectors.past_copy_records(merchant) + records
+    path = selectors.past_copy_path(merchant)
+    if default_storage.exists(path):
+        default_storage.delete(path)
+    default_storage.save(path, ContentFile(D.records_to_jsonl(records).encode()))
+    return len(records), errors
+
+
 # --------------------------------------------------------------------------- run (worker)
 
 
@@ -274,7 +296,8 @@ def finetune_run(*, job: Job, report: Report) -> dict:
     shutil.rmtree(folder, ignore_errors=True)
     adapter.refresh_from_db()
     activated = False
-    if adapter.auto_activate and T.is_better(result.base, result.adapter):
+    mismatch = selectors.base_model_mismatch(adapter)
+    if adapter.auto_activate and T.is_better(result.base, result.adapter) and not mismatch:
         adapter_activate(
             merchant=adapter.merchant, adapter_id=adapter.pk, user=None, automatic=True
         )
@@ -288,7 +311,13 @@ def finetune_run(*, job: Job, report: Report) -> dict:
         "summary": (
             f"Adapter v{adapter.version} trained in {result.steps} steps: held-out loss "
             f"{result.base['eval_loss']} (base) vs {result.adapter['eval_loss']} (adapter), "
-            f"{verdict} than the base model" + ("; activated automatically." if activated else ".")
+            f"{verdict} than the base model"
+            + ("; activated automatically." if activated else ".")
+            + (
+                f" Not activated automatically: {mismatch}"
+                if adapter.auto_activate and mismatch
+                else ""
+            )
         ),
     }
 
@@ -299,7 +328,11 @@ def finetune_run(*, job: Job, report: Report) -> dict:
 def adapter_activate(
     *, merchant: Merchant, adapter_id: int, user=None, automatic: bool = False, note: str = ""
 ) -> AdapterVersion:
-    """Make one ready adapter the one generation uses for this merchant."""
+    """Make one ready adapter the one generation uses for this merchant.
+
+    Refuses (ValidationError) an adapter that is not ready, and one trained on another base
+    model than the one the generation workers load.
+    """
     with transaction.atomic():
         adapters = AdapterVersion.objects.select_for_update().filter(merchant=merchant)
         adapter = adapters.filter(pk=adapter_id).first()
@@ -310,6 +343,9 @@ def adapter_activate(
                 f"Adapter v{adapter.version} is {adapter.get_status_display().lower()}; only a "
                 "ready adapter can be activated."
             )
+        mismatch = selectors.base_model_mismatch(adapter)
+        if mismatch:
+            raise ValidationError(mismatch)
         adapters.filter(is_active=True).exclude(pk=adapter.pk).update(is_active=False)
         adapter.is_active = True
         adapter.activated_by = user if getattr(user, "pk", None) else None

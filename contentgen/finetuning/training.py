@@ -232,6 +232,24 @@ def resolve_model_source(model: str | None) -> tuple[str, str | None]:
     return model, None
 
 
+def base_model_key(model: str | None) -> str:
+    """A comparable name for a base model, so an adapter can be matched to the model it needs.
+
+    The default model has several spellings (empty, ``default``, its label, a path to its
+    GGUF file); an existing local path compares by its real path; a Hub id by itself.
+    """
+    name = (model or "").strip()
+    if (
+        not name
+        or name.lower() in ("default", DEFAULT_MODEL_LABEL.lower())
+        or os.path.basename(name) == DEFAULT_GGUF_FILE
+    ):
+        return DEFAULT_MODEL_LABEL
+    if os.path.exists(name):
+        return os.path.realpath(name)
+    return name.rstrip("/")
+
+
 def load_base(model: str | None = None) -> tuple[Any, Any, str]:
     """Load tokenizer and causal LM (fp32 weights; autocast handles bf16 on GPU).
 

@@ -219,6 +219,10 @@ def seed_copy_generation(context: DemoContext) -> None:
 
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("catalog", seed_catalog),
+    (  # the catalog's own copy as past copy the shop owns: it can fine-tune right away
+        "copy-history",
+        lambda c: __import__("merchandising.demo.copy_history", fromlist=["seed"]).seed(c),
+    ),
     ("traffic", seed_traffic),
     ("recommender", seed_recommender),
     ("copy", seed_copy_generation),

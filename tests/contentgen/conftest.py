@@ -1,8 +1,11 @@
-"""Fixtures for contentgen: a tiny randomly initialised Llama saved as a local checkpoint folder.
+"""Fixtures for contentgen and fine-tuning: one tiny randomly initialised Llama and its tokenizer.
 
-Built offline in seconds: a byte-level BPE tokenizer trained on a few shop sentences and
-the real prompt wording, with a ChatML chat template, and a 2-layer Llama with random weights.
-Saved with ``save_pretrained`` so the backend loads it by path, like any local HF checkpoint.
+Built offline in seconds: a byte-level BPE tokenizer trained on a few shop sentences and the
+real prompt wording (so prompts tokenize to a realistic length), with a ChatML chat template,
+and a 2-layer Llama with random weights. ``tiny_checkpoint`` (alias ``tiny_model_dir``) saves
+both with ``save_pretrained`` so the backend and the services load it by path, like any local HF
+checkpoint; ``tiny_model`` is a fresh in-memory copy per test (LoRA wraps a model in place).
+Other test packages build the same checkpoint with :func:`build_tiny_checkpoint`.
 """
 
 from __future__ import annotations
@@ -19,15 +22,12 @@ SHOP_TEXT = [
     "Soft organic cotton tee in navy blue, cut for an easy everyday fit.",
     "Stoneware mug, 350 ml, sage green, dishwasher safe.",
     "- Holds 350 ml\n- Sage green glaze\n- Made by Clayhouse",
+    "Stainless steel staples, half inch leg, box of one thousand.",
+    "system user assistant description seo_title ad_headlines friendly premium playful",
 ]
 
 
-def build_tiny_checkpoint(path) -> str:
-    """Write a tiny tokenizer + random Llama to ``path`` and return it (also used by the browser test)."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
+def _prompt_corpus() -> list[str]:
     from contentgen.prompts import build_messages
     from contentgen.specs import KIND_NAMES
 
@@ -36,19 +36,25 @@ def build_tiny_checkpoint(path) -> str:
         "brand": "Acme",
         "attributes": {"Material": "copper", "Capacity": "1.7 l"},
     }
-    corpus = SHOP_TEXT * 3 + [
-        m["content"] for k in KIND_NAMES for m in build_messages(facts, k, {"tone": "warm"})
-    ]
+    voice = {"tone": "friendly", "audience": "home cooks", "language": "en"}
+    return [m["content"] for k in KIND_NAMES for m in build_messages(facts, k, voice)]
+
+
+def build_tiny_tokenizer():
+    """A byte-level BPE tokenizer (vocabulary 1500) with a ChatML template and ``<|im_end|>`` as EOS."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=1200,
+        vocab_size=1500,
         special_tokens=specials,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
-    tok.train_from_iterator(corpus, trainer)
+    tok.train_from_iterator(SHOP_TEXT * 4 + _prompt_corpus() * 3, trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
@@ -56,28 +62,58 @@ def build_tiny_checkpoint(path) -> str:
         bos_token="<|endoftext|>",
     )
     fast.chat_template = CHATML
+    return fast
+
+
+def build_tiny_model(tokenizer, *, max_positions: int = 2048):
+    """A 2-layer Llama (hidden size 32) with random weights, seeded, for ``tokenizer``."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=len(fast),
+        vocab_size=len(tokenizer),
         hidden_size=32,
         intermediate_size=64,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=2048,
-        pad_token_id=fast.pad_token_id,
-        eos_token_id=fast.eos_token_id,
-        bos_token_id=fast.bos_token_id,
+        max_position_embeddings=max_positions,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.bos_token_id,
     )
-    model = LlamaForCausalLM(config)
-    model.save_pretrained(path)
-    fast.save_pretrained(path)
+    return LlamaForCausalLM(config)
+
+
+def build_tiny_checkpoint(path, tokenizer=None) -> str:
+    """Write the tiny tokenizer + random Llama to ``path`` and return it (other packages use it too)."""
+    tokenizer = tokenizer or build_tiny_tokenizer()
+    build_tiny_model(tokenizer).save_pretrained(path)
+    tokenizer.save_pretrained(path)
     return str(path)
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory) -> str:
-    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-llama"))
+def tiny_tokenizer():
+    return build_tiny_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, tiny_tokenizer) -> str:
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny-llama"), tiny_tokenizer)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_checkpoint) -> str:
+    """The tiny checkpoint folder (a model "id" the services and commands accept)."""
+    return tiny_checkpoint
+
+
+@pytest.fixture
+def tiny_model(tiny_tokenizer):
+    """A fresh tiny Llama (512 positions) per test: LoRA wraps it in place."""
+    return build_tiny_model(tiny_tokenizer, max_positions=512)
 
 
 @pytest.fixture

@@ -148,6 +148,43 @@ def test_registry_isolates_merchants(
     assert selectors.active_adapter_path(other_shop.merchant) is None
 
 
+def test_an_adapter_of_another_base_model_is_refused_with_the_reason(
+    shop, tiny_model_dir, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from tests.contentgen.conftest import build_tiny_checkpoint
+
+    adapter = _train(shop, tiny_model_dir, django_capture_on_commit_callbacks)
+    services.adapter_activate(merchant=shop.merchant, adapter_id=adapter.pk)
+    assert selectors.active_adapter_path(shop.merchant)
+
+    # the workers now load another model (same shapes, other weights)
+    settings.CONTENTGEN_BASE_MODEL = build_tiny_checkpoint(tmp_path / "other-model")
+    with pytest.raises(ValidationError) as refused:
+        services.adapter_activate(merchant=shop.merchant, adapter_id=adapter.pk)
+    message = " ".join(refused.value.messages)
+    assert f"trained on the base model {tiny_model_dir!r}" in message
+    assert "other-model" in message and "train a new adapter" in message
+    # generation does not apply the stale adapter to the other model
+    assert selectors.active_adapter_path(shop.merchant) is None
+
+    # the same model spelled another way (a trailing slash) is the same model
+    settings.CONTENTGEN_BASE_MODEL = tiny_model_dir + "/"
+    services.adapter_activate(merchant=shop.merchant, adapter_id=adapter.pk)
+    assert selectors.active_adapter_path(shop.merchant)
+
+
+def test_auto_activation_skips_an_adapter_of_another_base_model(
+    shop, tiny_model_dir, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from tests.contentgen.conftest import build_tiny_checkpoint
+
+    settings.CONTENTGEN_BASE_MODEL = build_tiny_checkpoint(tmp_path / "worker-model")
+    adapter = _train(shop, tiny_model_dir, django_capture_on_commit_callbacks, auto_activate=True)
+    assert adapter.status == AdapterVersion.Status.READY and adapter.is_better
+    assert not adapter.is_active
+    assert "Not activated automatically" in Job.objects.get(pk=adapter.job_id).message
+
+
 def test_a_second_run_while_one_is_training_is_refused(shop):
     services.finetune_start(merchant=shop.merchant, upload=_upload(), upload_name="a.jsonl")
     with pytest.raises(ValidationError, match="already in progress"):
