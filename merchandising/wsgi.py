@@ -11,10 +11,11 @@ def _load_views_and_freeze() -> None:
     """Import every view now rather than on the first request, then move everything start-up
     allocated out of the garbage collector's sight.
 
-    The URLconf pulls in the whole app (PyTorch and SciPy among it: a quarter of a million
-    objects). CPython's full collections walk every tracked object, so without this a web
-    process stops for 300-450 ms every few dozen requests to re-check objects that live as long
-    as the process; that pause was most of the product list API's p95. `gc.freeze()` puts them
+    The URLconf pulls in the whole app (SciPy among it; PyTorch stays out since fine-tuning
+    imports it only when it trains). CPython's full collections walk every tracked object, so
+    without this a web process stops every few dozen requests to re-check objects that live as
+    long as the process; with PyTorch loaded that pause was 300-450 ms and most of the product
+    list API's p95. `gc.freeze()` puts them
     in the permanent generation (Python documentation, gc.freeze); done before gunicorn forks
     its workers, it also keeps their pages shared.
     """

@@ -27,6 +27,7 @@ latest complete checkpoint.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -37,9 +38,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 LLAMA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -50,6 +49,26 @@ _STATE_FILE = "trainer_state.pt"
 _COMPLETE_MARK = "COMPLETE"
 
 ProgressCallback = Callable[[int, int, float, float], None]
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _no_grad(fn: Callable) -> Callable:
+    """``torch.no_grad`` as a decorator that imports torch only when the function runs.
+
+    Web processes import this module for its settings and data classes; they never train, so
+    they should not pay for loading PyTorch.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import torch
+
+        with torch.no_grad():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 class FinetuneError(Exception):
@@ -255,6 +274,7 @@ def load_base(model: str | None = None) -> tuple[Any, Any, str]:
 
     Returns (model, tokenizer, label) where label names the base for the registry.
     """
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source, gguf_file = resolve_model_source(model)
@@ -355,6 +375,8 @@ def split_examples(
 
 def collate(batch: Sequence[EncodedExample], pad_id: int) -> dict[str, torch.Tensor]:
     """Right-pad a micro-batch; padding has attention 0 and label -100."""
+    import torch
+
     width = max(len(e.input_ids) for e in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), -100, dtype=torch.long)
@@ -376,6 +398,8 @@ def _answer_tokens(labels: torch.Tensor) -> int:
 
 
 def _epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    import torch
+
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     order = torch.randperm(n, generator=g).tolist()
     return [order[i : i + batch_size] for i in range(0, n, batch_size)]
@@ -421,6 +445,8 @@ def _fingerprint(encoded: Sequence[EncodedExample], settings: LoraSettings, base
 
 
 def _rng_state() -> dict[str, Any]:
+    import torch
+
     state = {"python": random.getstate(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -428,6 +454,8 @@ def _rng_state() -> dict[str, Any]:
 
 
 def _set_rng_state(state: dict[str, Any]) -> None:
+    import torch
+
     random.setstate(state["python"])
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
@@ -453,6 +481,8 @@ def latest_checkpoint(out_dir: str | os.PathLike, fingerprint: str | None = None
 def _save_checkpoint(
     out_dir: Path, step: int, model, optimizer, scheduler, losses, fingerprint, keep: int
 ) -> Path:
+    import torch
+
     root = out_dir / CHECKPOINTS_DIR
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step:07d}"
@@ -487,6 +517,8 @@ def _save_checkpoint(
 
 
 def _is_oom(exc: BaseException) -> bool:
+    import torch
+
     if isinstance(exc, torch.cuda.OutOfMemoryError | MemoryError):
         return True
     text = str(exc).lower()
@@ -507,7 +539,7 @@ def oom_message(settings: LoraSettings, device: str) -> str:
 # --------------------------------------------------------------------------- evaluation
 
 
-@torch.no_grad()
+@_no_grad
 def eval_loss(
     model: Any, encoded: Sequence[EncodedExample], pad_id: int, batch_size: int, device
 ) -> float | None:
@@ -532,13 +564,15 @@ def eval_loss(
 
 
 def _autocast(device):
+    import torch
+
     dev = torch.device(device)
     if dev.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return torch.autocast(dev.type, enabled=False)
 
 
-@torch.no_grad()
+@_no_grad
 def greedy_generate(
     model: Any,
     tokenizer: Any,
@@ -624,6 +658,7 @@ def finetune(
     called after each optimizer step and may raise to cancel; the exception propagates and
     the latest checkpoint stays on disk for a later resume.
     """
+    import torch
     from accelerate import Accelerator
     from peft import LoraConfig, TaskType, get_peft_model
     from transformers import get_linear_schedule_with_warmup
