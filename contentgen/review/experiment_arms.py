@@ -46,8 +46,10 @@ def drafts_approve_as_experiment(
     """One copy experiment (a draft, not started) whose challenger arms are these drafts: control
     A is the live copy, each draft variant number becomes an arm (B, C, ...). Pending drafts are
     approved as experiment arms here (a decision each, nothing published); drafts approved
-    earlier are taken as they are. Drafts written for a segment, rejected or superseded drafts
-    and drafts of deleted or archived products are refused. Returns the experiment."""
+    earlier are taken as they are. Drafts written for one shopper segment make a segment
+    experiment (their copy against the general copy, among that segment's members); drafts of
+    different segments cannot share one. Rejected or superseded drafts and drafts of deleted or
+    archived products are refused. Returns the experiment."""
     from merchandising.experiments.services import experiment_create_from_drafts
 
     note = (note or "").strip()[:MAX_NOTE]
@@ -63,12 +65,16 @@ def drafts_approve_as_experiment(
         missing = set(ids) - {d.pk for d in drafts}
         if missing:
             raise ValidationError({"drafts": f"Unknown draft {sorted(missing)[0]}."})
+        if len({d.segment for d in drafts}) > 1:
+            raise ValidationError(
+                {
+                    "drafts": "These drafts are written for different shoppers (different "
+                    "segments, or a segment and all shoppers); test each segment's drafts in "
+                    "an experiment of its own."
+                }
+            )
         newly: list[tuple[CopyDraft, Product, bool]] = []
         for draft in drafts:
-            if draft.segment:
-                raise ValidationError(
-                    {"drafts": f"Draft {draft.pk} is written for a segment; it cannot be an arm."}
-                )
             if draft.status not in (Status.PENDING, Status.APPROVED):
                 raise ValidationError(
                     {"drafts": f"Draft {draft.pk} is {draft.get_status_display().lower()}."}
@@ -103,6 +109,7 @@ def drafts_approve_as_experiment(
                 sku=product.sku,
                 kind=draft.kind,
                 field=draft.field,
+                segment=draft.segment,
                 action=Action.EXPERIMENT,
                 note=note or f"Experiment {experiment.key}",
                 draft_text=draft.text,
@@ -122,14 +129,22 @@ def drafts_approve_as_experiment(
 
 
 def experiment_copy_publish(
-    *, experiment, product: Product, value, draft_id: int | None, user, note: str
+    *,
+    experiment,
+    product: Product,
+    value,
+    draft_id: int | None,
+    user,
+    note: str,
+    segment: str = "",
 ) -> CopyRevision | None:
-    """Make an experiment's shipped text the product's live copy (catalog.live_copy_publish)
-    and log it as an approval that names the experiment and, when known, the source draft.
+    """Make an experiment's shipped text the product's live copy (catalog.live_copy_publish),
+    or with `segment` that segment's copy (the general copy is left as it is), and log it as
+    an approval that names the experiment and, when known, the source draft.
     Returns the new revision, or None when the text was already live."""
     field = experiment.field
     value = catalog_services.copy_value_clean(field, value)
-    before = _current_live(product, field)
+    before = _current_live(product, field, segment)
     draft = (
         CopyDraft.objects.filter(merchant_id=experiment.merchant_id, pk=draft_id).first()
         if draft_id
@@ -144,6 +159,7 @@ def experiment_copy_publish(
             source=CopySource.GENERATED if draft else CopySource.ORIGINAL,
             user=_db_user(user),
             note=note,
+            segment=segment,
         )
     decision = ReviewDecision(
         merchant_id=experiment.merchant_id,
@@ -152,6 +168,7 @@ def experiment_copy_publish(
         sku=product.sku,
         kind=draft.kind if draft else "",
         field=field,
+        segment=segment,
         action=Action.APPROVE,
         note=note[:MAX_NOTE],
         draft_text=draft.text if draft else None,

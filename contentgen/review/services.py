@@ -385,16 +385,14 @@ def draft_approve_as_experiment(
     """Approve a draft as the challenger of an A/B test instead of publishing it: a copy
     experiment (status draft, not started) on the draft's product and field, with the live copy
     as control A and the draft as variant B. Shipping the winner later publishes through
-    live_copy_publish. The other variants of the field stay pending."""
+    live_copy_publish. The other variants of the field stay pending. A draft written for a
+    shopper segment makes a segment experiment: the general copy against the draft, among that
+    segment's members only; its winner becomes the segment's copy."""
     from merchandising.experiments.services import experiment_create
 
     note = (note or "").strip()[:MAX_NOTE]
     with transaction.atomic():
         locked = _lock_pending(draft)
-        if locked.segment:
-            raise ValidationError(
-                "Drafts written for a segment cannot be tested as experiment arms."
-            )
         product = _product_for_publish(locked)
         flags = list(locked.flags or [])
         overrode = _check_hard(flags, approve_anyway=approve_anyway, note=note)
@@ -409,6 +407,7 @@ def draft_approve_as_experiment(
             or f"{product.sku} {locked.field}: live copy vs draft {locked.pk}",
             kind="copy",
             field=locked.field,
+            segment=locked.segment,
             products=[product],
             hypothesis=note,
             variants=[
@@ -436,6 +435,7 @@ def draft_approve_as_experiment(
             sku=product.sku,
             kind=locked.kind,
             field=locked.field,
+            segment=locked.segment,
             action=Action.EXPERIMENT,
             note=note or f"Experiment {experiment.key}",
             draft_text=locked.text,

@@ -161,15 +161,16 @@ class ExperimentCreateView(Page):
 
 def drafts_for_experiments(merchant, *, include_pending: bool):
     """Drafts that can become experiment arms: approved ones whose text is not the live copy
-    (approved as arms, or overtaken since), and, for reviewers, pending ones."""
+    (approved as arms, or overtaken since), and, for reviewers, pending ones. Drafts written
+    for a shopper segment are named by their segment; they are tested against the general copy,
+    so an approved one that is already its segment's copy is still listed."""
     from contentgen.models import CopyDraft
+    from contentgen.review.selectors import _segment_names
     from merchandising.catalog.models import LiveCopy
 
     statuses = ["approved", "pending"] if include_pending else ["approved"]
     drafts = list(
-        CopyDraft.objects.filter(
-            merchant=merchant, status__in=statuses, segment="", product__isnull=False
-        )
+        CopyDraft.objects.filter(merchant=merchant, status__in=statuses, product__isnull=False)
         .exclude(product__status="archived")
         .select_related("product")
         .order_by("field", "sku", "variant", "pk")[:500]
@@ -180,6 +181,7 @@ def drafts_for_experiments(merchant, *, include_pending: bool):
             merchant=merchant, product_id__in={d.product_id for d in drafts}
         )
     }
+    names = _segment_names(merchant, {d.segment for d in drafts if d.segment})
     from contentgen import specs
 
     out = []
@@ -187,6 +189,8 @@ def drafts_for_experiments(merchant, *, include_pending: bool):
         current = live.get((d.product_id, d.field))
         if d.status == "approved" and specs.live_value(d.kind, d.text) == current:
             continue  # already the live text: nothing to test
+        if d.segment:
+            d.segment_name = names.get(d.segment, f"segment {d.segment}")
         d.live_text = current
         out.append(d)
     return out

@@ -228,6 +228,7 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("copy", seed_copy_generation),
     ("experiments", lambda context: _experiments(context)),
     ("copy-experiment", lambda context: _copy_experiment(context)),
+    ("segment-copy", lambda context: _segment_copy(context)),
 ]
 
 
@@ -241,6 +242,12 @@ def _copy_experiment(context: DemoContext) -> None:
     from .experiments_demo import seed_copy_experiment
 
     seed_copy_experiment(context)
+
+
+def _segment_copy(context: DemoContext) -> None:
+    from .segment_copy_demo import seed_segment_copy
+
+    seed_segment_copy(context)
 
 
 def seed_all(*, say: Callable[[str], None] = print, skip: tuple[str, ...] = ()) -> DemoContext:

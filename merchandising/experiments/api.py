@@ -37,6 +37,7 @@ def results_payload(report: dict) -> dict:
     return {
         "experiment": report["experiment"].key,
         "status": report["experiment"].status,
+        "segment": report.get("segment", ""),
         "inference": report.get("inference"),
         "analysis": report["analysis"],
         "secondary": report["secondary"],

@@ -38,6 +38,9 @@ class Experiment(models.Model):
     # copy experiments: one copy field of a set of products
     field = models.CharField(max_length=32, choices=[(f, f) for f in COPY_FIELDS], blank=True)
     products = models.ManyToManyField("catalog.Product", blank=True, related_name="experiments")
+    # "" = all shoppers; a segment key (see contentgen.CopyDraft.segment) when the treatment is
+    # copy written for one shopper segment: only that segment's members are then in the test.
+    segment = models.CharField(max_length=100, blank=True, default="")
     # placement experiments: one placement, variants carry strategy settings
     placement = models.ForeignKey(
         "storefront.Placement",
@@ -115,6 +118,8 @@ class Experiment(models.Model):
                 )
             elif self.placement.merchant_id != self.merchant_id:
                 errors.setdefault("placement", []).append("Unknown placement.")
+        if self.segment and self.kind != self.Kind.COPY:
+            errors.setdefault("segment", []).append("Only copy experiments target a segment.")
         if not isinstance(self.guardrails, list) or any(
             g not in self.GUARDRAIL_METRICS for g in self.guardrails
         ):

@@ -61,12 +61,30 @@ def experiment_days(merchant, experiment: Experiment) -> list[dict[str, Any]]:
     ]
 
 
+def experiment_segment_name(experiment: Experiment) -> str:
+    """The name of the shopper segment a segment experiment is for ("" for a test of all
+    shoppers; the key when the segment is gone)."""
+    if not experiment.segment:
+        return ""
+    if apps.is_installed("recsys.segments") and experiment.segment.isdigit():
+        Segment = apps.get_model("segments", "Segment")
+        name = (
+            Segment.objects.filter(merchant_id=experiment.merchant_id, pk=int(experiment.segment))
+            .values_list("name", flat=True)
+            .first()
+        )
+        if name:
+            return name
+    return f"segment {experiment.segment}"
+
+
 def experiment_report(merchant, experiment: Experiment, *, alpha: float = 0.05) -> dict[str, Any]:
     """Everything the report page, the API and the decision need, from the daily roll-ups only.
 
     Returns {"analysis": stats.analyze(...) with revenue per visitor, "series": cumulative
     per-day numbers per variant, "secondary": add-to-cart and click-through comparisons,
-    "warnings": SRM, guardrails, withdrawn copy, "inference": which inference is in force}."""
+    "warnings": SRM, guardrails, withdrawn copy, "inference": which inference is in force,
+    "segment": the name of the shopper segment a segment experiment is for, else ""}."""
     variants = list(
         Variant.objects.filter(experiment=experiment, merchant=merchant).order_by("position", "id")
     )
@@ -118,6 +136,7 @@ def experiment_report(merchant, experiment: Experiment, *, alpha: float = 0.05) 
         "experiment": experiment,
         "variants": variants,
         "days": [d.isoformat() for d in days],
+        "segment": experiment_segment_name(experiment),
     }
     if len(arms) < 2:
         report.update(

@@ -25,7 +25,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Experiment
         fields = [
-            "id", "key", "name", "hypothesis", "kind", "status", "field", "products", "placement",
+            "id", "key", "name", "hypothesis", "kind", "status", "field", "segment", "products", "placement",
             "traffic_share", "attribution_window_hours", "planned_sample_size", "minimum_detectable_effect",
             "sequential", "guardrails", "run", "winner", "started_at", "stopped_at", "shipped_at",
             "rolled_up_at", "created_at", "updated_at", "variants",

@@ -30,7 +30,9 @@ LIFECYCLE = {
     "stop": ({Status.RUNNING, Status.PAUSED, Status.DRAFT}, Status.STOPPED),
 }
 # Fields a running experiment may not change (they would bias what has been measured).
-FROZEN_WHILE_RUNNING = {"kind", "field", "placement", "traffic_share", "attribution_window_hours"}
+FROZEN_WHILE_RUNNING = {
+    "kind", "field", "placement", "segment", "traffic_share", "attribution_window_hours",
+}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- create / edit
@@ -125,13 +127,17 @@ def experiment_create(
     minimum_detectable_effect: float = 0.05,
     sequential: bool = True,
     guardrails: Sequence[str] = (),
+    segment: str = "",
     user=None,
 ) -> Experiment:
     """Create a draft experiment with its variants.
 
     variants: [{"name", "weight", "is_control", "payload"}]; copy payloads are
     {"copy": {product_id: text}} (products not listed show their live copy), placement payloads
-    the placement settings the variant overrides (e.g. {"strategy": "popularity"})."""
+    the placement settings the variant overrides (e.g. {"strategy": "popularity"}).
+    segment: a copy experiment for one shopper segment (its key): only its members take part,
+    the control shows them the general live copy, and shipping makes the winner that segment's
+    copy."""
     products = list(products)
     if any(p.merchant_id != merchant.pk for p in products):
         raise ValidationError({"products": "Unknown product."})
@@ -142,6 +148,7 @@ def experiment_create(
         placement=placement, traffic_share=traffic_share, attribution_window_hours=attribution_window_hours,
         planned_sample_size=planned_sample_size, minimum_detectable_effect=minimum_detectable_effect,
         sequential=sequential, guardrails=list(guardrails), created_by=user if getattr(user, "pk", None) else None,
+        segment=(segment or "").strip(),
     )  # fmt: skip
     experiment.full_clean()
     rows = _variants_clean(experiment=experiment, variants=variants, products=products)
@@ -161,7 +168,11 @@ def experiment_create_from_drafts(
     """A copy experiment whose variants are approved drafts (contentgen.CopyDraft): control A is
     the live copy, then one variant per draft variant number (B, C, ...), equal weights unless
     `variants_weights` is given. Only approved drafts of one field, for products that still
-    exist, are accepted: the storefront only ever shows copy a reviewer approved."""
+    exist, are accepted: the storefront only ever shows copy a reviewer approved.
+
+    Drafts written for a shopper segment make a segment experiment (`Experiment.segment`):
+    their copy against the general live copy, among that segment's members only. Drafts of
+    different segments, or of a segment and of all shoppers, cannot share one experiment."""
     from contentgen import specs
 
     drafts = list(drafts)
@@ -170,15 +181,21 @@ def experiment_create_from_drafts(
     problems = [
         f"draft {d.pk}"
         for d in drafts
-        if d.merchant_id != merchant.pk
-        or d.status != "approved"
-        or d.product_id is None
-        or d.segment
+        if d.merchant_id != merchant.pk or d.status != "approved" or d.product_id is None
     ]
     if problems:
         raise ValidationError(
             {
                 "drafts": f"Only approved drafts of existing products can be tested ({', '.join(problems)})."
+            }
+        )
+    segments = {d.segment or "" for d in drafts}
+    if len(segments) != 1:
+        raise ValidationError(
+            {
+                "drafts": "All drafts of one experiment must be written for the same shoppers: "
+                "drafts for different segments (or for a segment and for all shoppers) "
+                "need separate experiments."
             }
         )
     field = {d.field for d in drafts}
@@ -214,7 +231,7 @@ def experiment_create_from_drafts(
     )
     return experiment_create(
         merchant=merchant, key=key, name=name, kind=Experiment.Kind.COPY, field=field.pop(), products=products,
-        variants=variants, **fields,
+        variants=variants, segment=segments.pop(), **fields,
     )  # fmt: skip
 
 
@@ -345,6 +362,8 @@ def experiment_transition(*, experiment: Experiment, action: str, user=None) -> 
                 if experiment.kind == Experiment.Kind.PLACEMENT
                 else f"{experiment.field} of the same products"
             )
+            # Kept simple: a test for one segment and a test for all shoppers (or another
+            # segment) of the same product field would share visitors, so they never overlap.
             raise ValidationError(
                 {
                     "status": f"Experiment {clash[0].key!r} is already running on the {what}; stop it first."
@@ -414,6 +433,7 @@ def experiment_ship(
             _shipped_copy_publish(
                 experiment=experiment,
                 product=products[pid],
+                segment=experiment.segment,
                 value=value,
                 draft_id=sources.get(pid),
                 user=user,
@@ -434,9 +454,12 @@ def experiment_ship(
     return experiment
 
 
-def _shipped_copy_publish(*, experiment, product, value, draft_id, user, note: str) -> None:
+def _shipped_copy_publish(
+    *, experiment, product, value, draft_id, user, note: str, segment: str = ""
+) -> None:
     """Through review when it is installed (the publish is then in its audit log), else
-    straight through the catalog's one publish path."""
+    straight through the catalog's one publish path. A segment experiment's winner becomes
+    that segment's copy; the general live copy is left as it is."""
     if apps.is_installed("contentgen.review"):
         from contentgen.review.experiment_arms import experiment_copy_publish
 
@@ -447,6 +470,7 @@ def _shipped_copy_publish(*, experiment, product, value, draft_id, user, note: s
             draft_id=draft_id,
             user=user,
             note=note,
+            segment=segment,
         )
         return
     live_copy_publish(
@@ -456,6 +480,7 @@ def _shipped_copy_publish(*, experiment, product, value, draft_id, user, note: s
         source="generated",
         user=user,
         note=note,
+        segment=segment,
     )
 
 
@@ -539,7 +564,27 @@ def _running(
     return found
 
 
+def _segment_member(experiment: Experiment, visitor_id: str) -> bool:
+    """Whether the visitor takes part in this experiment's segment: always for a test for all
+    shoppers; for a segment experiment, only a current member of that (active) segment."""
+    if not experiment.segment:
+        return True
+    if not apps.is_installed("recsys.segments") or not experiment.segment.isdigit():
+        return False
+    Membership = apps.get_model("segments", "SegmentMembership")
+    return Membership.objects.filter(
+        merchant_id=experiment.merchant_id,
+        segment_id=int(experiment.segment),
+        segment__is_active=True,
+        visitor_id=visitor_id,
+    ).exists()
+
+
 def _assign(experiment: Experiment, visitor_id: str) -> Variant | None:
+    """The visitor's variant, or None outside the traffic share or, for a segment experiment,
+    outside the segment (those visitors are not in the test: no exposure, normal copy)."""
+    if not _segment_member(experiment, visitor_id):
+        return None
     variants = list(experiment.variants.all())  # prefetched, ordered by position
     index = assignment.variant_index(
         experiment.seed, visitor_id, tuple(v.weight for v in variants), experiment.traffic_share
@@ -635,8 +680,22 @@ def product_copy_hook(*, request, product: Product, visitor_id: str | None, data
             continue
         exposures_record(experiment=experiment, pairs=[(vid, variant)])
         value = variant_copy(variant, product)
+        if value is None and experiment.segment:
+            # the control of a segment test is the general copy, even where the segment
+            # already has copy of its own for this field
+            value = _general_live_value(product, experiment.field)
         if value is not None:
             data.setdefault("copy", {})[experiment.field] = value
+
+
+def _general_live_value(product: Product, field: str):
+    from merchandising.catalog.models import LiveCopy
+
+    return (
+        LiveCopy.objects.filter(product=product, field=field)
+        .values_list("value", flat=True)
+        .first()
+    )
 
 
 def visitor_assignments(*, merchant, visitor_id: str, record: bool = True) -> list[dict]:
@@ -657,6 +716,8 @@ def visitor_assignments(*, merchant, visitor_id: str, record: bool = True) -> li
         }
         if experiment.kind == Experiment.Kind.COPY:
             item["field"] = experiment.field
+            if experiment.segment:
+                item["segment"] = experiment.segment
             item["copy"] = {
                 p.sku: variant_copy(variant, p)
                 for p in experiment.products.all()
