@@ -25,6 +25,7 @@ from .services import (
     _db_user,
     _product_for_publish,
     actor_name,
+    experiment_decision_record,
 )
 
 Status = CopyDraft.Status
@@ -101,30 +102,15 @@ def drafts_approve_as_experiment(
             **experiment_fields,
         )
         for draft, product, overrode in newly:
-            before = _current_live(product, draft.field)
-            decision = ReviewDecision(
-                merchant_id=merchant.pk,
+            experiment_decision_record(
                 draft=draft,
                 product=product,
-                sku=product.sku,
-                kind=draft.kind,
-                field=draft.field,
-                segment=draft.segment,
-                action=Action.EXPERIMENT,
-                note=note or f"Experiment {experiment.key}",
-                draft_text=draft.text,
-                text=draft.text,
-                before=before,
-                after=before,
-                flags=list(draft.flags or []),
-                approved_anyway=overrode,
-                stale=draft.is_stale,
                 experiment=experiment,
-                user=_db_user(user),
-                actor=actor_name(user),
+                note=note,
+                flags=list(draft.flags or []),
+                overrode=overrode,
+                user=user,
             )
-            decision.full_clean(exclude=["draft", "product", "revision", "user", "experiment"])
-            decision.save()
         return experiment
 
 

@@ -427,31 +427,46 @@ def draft_approve_as_experiment(
             status=Status.APPROVED, updated_at=timezone.now()
         )
         locked.status = Status.APPROVED
-        before = _current_live(product, locked.field)
-        decision = ReviewDecision(
-            merchant_id=locked.merchant_id,
+        return experiment_decision_record(
             draft=locked,
             product=product,
-            sku=product.sku,
-            kind=locked.kind,
-            field=locked.field,
-            segment=locked.segment,
-            action=Action.EXPERIMENT,
-            note=note or f"Experiment {experiment.key}",
-            draft_text=locked.text,
-            text=locked.text,
-            before=before,
-            after=before,
-            flags=flags,
-            approved_anyway=overrode,
-            stale=locked.is_stale,
             experiment=experiment,
-            user=_db_user(user),
-            actor=actor_name(user),
+            note=note,
+            flags=flags,
+            overrode=overrode,
+            user=user,
         )
-        decision.full_clean(exclude=["draft", "product", "revision", "user", "experiment"])
-        decision.save()
-        return decision
+
+
+def experiment_decision_record(
+    *, draft: CopyDraft, product: Product, experiment, note: str, flags: list, overrode: bool, user
+) -> ReviewDecision:
+    """Log that a draft became an arm of an experiment (live copy unchanged: before == after)."""
+    before = _current_live(product, draft.field)
+    decision = ReviewDecision(
+        merchant_id=draft.merchant_id,
+        draft=draft,
+        product=product,
+        sku=product.sku,
+        kind=draft.kind,
+        field=draft.field,
+        segment=draft.segment,
+        action=Action.EXPERIMENT,
+        note=note or f"Experiment {experiment.key}",
+        draft_text=draft.text,
+        text=draft.text,
+        before=before,
+        after=before,
+        flags=flags,
+        approved_anyway=overrode,
+        stale=draft.is_stale,
+        experiment=experiment,
+        user=_db_user(user),
+        actor=actor_name(user),
+    )
+    decision.full_clean(exclude=["draft", "product", "revision", "user", "experiment"])
+    decision.save()
+    return decision
 
 
 def copy_revert(*, product: Product, revision_id: int, user, note: str = "") -> ReviewDecision:
