@@ -3,6 +3,7 @@
 import importlib.util
 
 import pytest
+import torch
 
 from contentgen import backends
 from contentgen.generation import CopyRequest, GenerationStats, derive_seed, fit_value, generate
@@ -97,6 +98,22 @@ def test_loaded_model_is_cached_per_process(tiny_checkpoint):
     a = backends.load_backend(tiny_checkpoint, device="cpu")
     b = backends.load_backend(tiny_checkpoint, device="cpu")
     assert a is b and a.model_id == tiny_checkpoint
+
+
+def test_cpu_dtype_setting_loads_bfloat16_on_request_and_float32_by_default(
+    tiny_checkpoint, monkeypatch
+):
+    monkeypatch.delenv("CONTENTGEN_CPU_DTYPE", raising=False)
+    default = backends.load_backend(tiny_checkpoint, device="cpu")
+    monkeypatch.setenv("CONTENTGEN_CPU_DTYPE", "bfloat16")
+    bf16 = backends.load_backend(tiny_checkpoint, device="cpu")
+    assert default.model.dtype == torch.float32
+    assert bf16 is not default and bf16.model.dtype == torch.bfloat16
+    (gen,) = bf16.generate(prompts_for(bf16, MUG), [5], max_new_tokens=4)
+    assert 0 < gen.new_tokens <= 4
+    monkeypatch.setenv("CONTENTGEN_CPU_DTYPE", "half")
+    with pytest.raises(backends.ModelLoadError, match="CONTENTGEN_CPU_DTYPE"):
+        backends.load_backend(tiny_checkpoint, device="cpu")
 
 
 def test_unloadable_model_names_the_model_and_the_reason(tmp_path):
