@@ -147,3 +147,32 @@ def _model_version(shop):
 
 
 EXTRA_FACTORIES["model_version_id"] = _model_version
+
+
+def _past_copy(shop):
+    """The shop's standing past copy (fine-tuning), naming its secret product."""
+    import json
+
+    from contentgen.finetuning import selectors, services
+
+    if not selectors.past_copy_records(shop.merchant):
+        line = {
+            "product": {"sku": "PAST-1", "title": f"{shop.merchant.slug} secret product"},
+            "kind": "seo_title",
+            "text": f"{shop.merchant.slug} secret copy",
+        }
+        services.past_copy_upload(
+            merchant=shop.merchant, content=json.dumps(line).encode(), filename="past.jsonl"
+        )
+    return selectors.past_copy_path(shop.merchant)
+
+
+def _past_copy_snapshot(shop):
+    from contentgen.finetuning import data, selectors
+
+    return data.records_to_jsonl(selectors.past_copy_records(shop.merchant))
+
+
+# no route takes it: it gives each shop past copy for the walk to find, and its snapshot
+EXTRA_FACTORIES["past_copy"] = _past_copy
+EXTRA_SNAPSHOTS = [_past_copy_snapshot]

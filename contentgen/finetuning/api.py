@@ -12,6 +12,8 @@ from contentgen.finetuning.serializers import (
     ActivationSerializer,
     AdapterSerializer,
     FinetuneStartSerializer,
+    PastCopySerializer,
+    PastCopyUploadSerializer,
     RollbackSerializer,
 )
 from merchandising.accounts.api_base import MerchantGenericAPIView
@@ -108,3 +110,47 @@ class ActiveAdapterAPI(MerchantGenericAPIView):
                 ).data,
             }
         )
+
+
+class PastCopyAPI(MerchantGenericAPIView):
+    """The merchant's standing past copy (training data it owns, used by every later run).
+
+    GET: what is kept (per kind) and what was left out of the upload and why (``uploaded``
+    false when there is none). POST (multipart ``file``, optional ``partial``): replace it with a new JSONL or CSV;
+    a file with a bad line is refused whole (400 naming the line and field) unless ``partial``.
+    DELETE: remove it.
+    """
+
+    serializer_class = PastCopyUploadSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(operation_id="past_copy_get", responses={200: PastCopySerializer})
+    def get(self, request):
+        current = selectors.past_copy_status(request.merchant) or selectors.past_copy_empty()
+        return Response(PastCopySerializer(current).data)
+
+    @extend_schema(
+        operation_id="past_copy_upload",
+        request={"multipart/form-data": PastCopyUploadSerializer},
+        responses={201: PastCopySerializer},
+    )
+    def post(self, request):
+        data = PastCopyUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        services.past_copy_replace(
+            merchant=request.merchant,
+            content=upload.read(),
+            filename=upload.name,
+            partial=data.validated_data["partial"],
+            user=_user(request),
+        )
+        return Response(
+            PastCopySerializer(selectors.past_copy_status(request.merchant)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(operation_id="past_copy_delete", responses={204: None})
+    def delete(self, request):
+        services.past_copy_remove(merchant=request.merchant)
+        return Response(status=status.HTTP_204_NO_CONTENT)

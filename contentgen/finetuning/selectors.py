@@ -160,6 +160,57 @@ def past_copy_path(merchant) -> str:
     return f"finetune/{merchant.pk}/{PAST_COPY_FILE}"
 
 
+def past_copy_report_path(merchant) -> str:
+    return f"finetune/{merchant.pk}/past-copy-report.json"
+
+
+def past_copy_status(merchant) -> dict | None:
+    """The standing past copy as the page shows it: the upload's report (kept per kind, left
+    out and why), or a count when it came in without one; None when there is none."""
+    records = past_copy_records(merchant)
+    if not records:
+        return None
+    return {**past_copy_empty(), **_past_copy_report(merchant, records), "uploaded": True}
+
+
+def past_copy_empty() -> dict:
+    """The status when the merchant has no past copy."""
+    return {
+        "uploaded": False,
+        "filename": "",
+        "uploaded_at": None,
+        "uploaded_by": "",
+        "partial": False,
+        "lines": 0,
+        "kept": 0,
+        "per_kind": {},
+        "left_out": {},
+        "left_out_total": 0,
+        "problems": [],
+    }
+
+
+def _past_copy_report(merchant, records: list[D.CopyRecord]) -> dict:
+    import json
+
+    report: dict = {}
+    path = past_copy_report_path(merchant)
+    if default_storage.exists(path):
+        with default_storage.open(path, "rb") as fh:
+            try:
+                report = json.loads(fh.read())
+            except ValueError:
+                report = {}
+    per_kind: dict[str, int] = {}
+    for r in records:
+        try:
+            kind = normalize_kind(r.kind)
+        except ValueError:
+            continue
+        per_kind[kind] = per_kind.get(kind, 0) + 1
+    return {"lines": len(records), **report, "kept": len(records), "per_kind": per_kind}
+
+
 def past_copy_records(merchant) -> list[D.CopyRecord]:
     """The past copy the merchant uploaded as its own (``services.past_copy_upload``)."""
     path = past_copy_path(merchant)

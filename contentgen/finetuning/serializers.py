@@ -80,3 +80,55 @@ class RollbackSerializer(serializers.Serializer):
     to = serializers.IntegerField(
         required=False, allow_null=True, help_text="adapter id; null or absent: the base model"
     )
+
+
+class PastCopyUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text='JSONL lines {"product": {...facts...}, "kind": "description", "text": "..."}, '
+        "or a CSV with columns kind, text and sku or title (plus product columns)"
+    )
+    partial = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="keep only the valid lines of a file with bad lines (default: refuse it whole)",
+    )
+
+    def validate_file(self, value):
+        from contentgen.finetuning.past_copy import too_big_message
+
+        too_big = too_big_message(value.size)
+        if too_big:
+            raise serializers.ValidationError(too_big)
+        return value
+
+
+class PastCopyProblemSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    field = serializers.CharField()
+    reason = serializers.ChoiceField(
+        choices=[
+            "bad_line",
+            "unknown_kind",
+            "unknown_sku",
+            "failed_guards",
+            "duplicate",
+            "too_long",
+        ]
+    )
+    message = serializers.CharField()
+
+
+class PastCopySerializer(serializers.Serializer):
+    """The merchant's standing past copy and what was kept or left out of its upload."""
+
+    uploaded = serializers.BooleanField()
+    filename = serializers.CharField()
+    uploaded_at = serializers.DateTimeField(allow_null=True)
+    uploaded_by = serializers.CharField()
+    partial = serializers.BooleanField()
+    lines = serializers.IntegerField()
+    kept = serializers.IntegerField()
+    per_kind = serializers.DictField(child=serializers.IntegerField())
+    left_out = serializers.DictField(child=serializers.IntegerField())
+    left_out_total = serializers.IntegerField()
+    problems = PastCopyProblemSerializer(many=True)

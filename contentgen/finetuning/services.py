@@ -155,10 +155,82 @@ def past_copy_upload(
     if not replace:
         records = selectors.past_copy_records(merchant) + records
     path = selectors.past_copy_path(merchant)
-    if default_storage.exists(path):
-        default_storage.delete(path)
+    for stale in (path, selectors.past_copy_report_path(merchant)):
+        if default_storage.exists(stale):
+            default_storage.delete(stale)
     default_storage.save(path, ContentFile(D.records_to_jsonl(records).encode()))
     return len(records), errors
+
+
+def past_copy_replace(
+    *, merchant: Merchant, content: bytes, filename: str, partial: bool = False, user=None
+) -> dict:
+    """Check an uploaded JSONL or CSV of past copy and make it the merchant's standing past copy.
+
+    Every line is checked first (``past_copy.check``); a file with a bad line is refused whole
+    (ValidationError naming the line and field, nothing changes) unless ``partial``, which keeps
+    the valid lines. Examples left out for a reason (unknown kind or SKU, failing a hard guard,
+    duplicates, too long) are counted in the returned report, which the page shows.
+    """
+    from contentgen.finetuning import past_copy as P
+    from contentgen.selectors import brand_voice_for
+    from merchandising.catalog.models import Product
+
+    catalog = {p.sku: p.facts() for p in Product.objects.filter(merchant=merchant)}
+    try:
+        checked = P.check(
+            content,
+            filename,
+            catalog=catalog,
+            voice=brand_voice_for(merchant).as_prompt_voice(),
+        )
+    except P.PastCopyRefused as exc:
+        raise ValidationError({exc.field_name: str(exc)}) from exc
+    bad = checked.bad_lines
+    if bad and not partial:
+        shown = "; ".join(str(p) for p in bad[:5])
+        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
+        raise ValidationError(
+            {
+                "file": f"{len(bad)} of {checked.lines} lines are bad, so nothing was kept: "
+                f"{shown}{more}. Fix them and upload again, or keep only the valid lines."
+            }
+        )
+    if not checked.records:
+        raise ValidationError(
+            {"file": f"None of the {checked.lines} lines can be used as training data."}
+        )
+    report = {
+        **checked.report(),
+        "filename": filename,
+        "partial": partial,
+        "uploaded_at": timezone.now().isoformat(),
+        "uploaded_by": user.get_username() if getattr(user, "pk", None) else "",
+    }
+    _past_copy_write(merchant, checked.records, report)
+    return report
+
+
+def _past_copy_write(merchant: Merchant, records: list[D.CopyRecord], report: dict) -> None:
+    import json
+
+    path = selectors.past_copy_path(merchant)
+    report_path = selectors.past_copy_report_path(merchant)
+    for p in (path, report_path):
+        if default_storage.exists(p):
+            default_storage.delete(p)
+    default_storage.save(path, ContentFile(D.records_to_jsonl(records).encode()))
+    default_storage.save(report_path, ContentFile(json.dumps(report).encode()))
+
+
+def past_copy_remove(*, merchant: Merchant) -> bool:
+    """Forget the merchant's standing past copy; later runs train on approved copy only."""
+    found = False
+    for p in (selectors.past_copy_path(merchant), selectors.past_copy_report_path(merchant)):
+        if default_storage.exists(p):
+            default_storage.delete(p)
+            found = True
+    return found
 
 
 # --------------------------------------------------------------------------- run (worker)

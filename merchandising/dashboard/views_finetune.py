@@ -1,5 +1,6 @@
-"""Dashboard pages of brand-voice fine-tuning: training data, start a run, watch it, compare
-base vs adapter, and the adapter registry with activate and rollback.
+"""Dashboard pages of brand-voice fine-tuning: training data (with the merchant's standing past
+copy: upload, replace, remove), start a run, watch it, compare base vs adapter, and the adapter
+registry with activate and rollback.
 
 Reading is open to the whole staff; starting, activating and rolling back need the editor right.
 """
@@ -12,12 +13,16 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import path
+from django.utils.dateparse import parse_datetime
 from django.views import View
 
 from contentgen.finetuning import selectors, services
 from contentgen.finetuning.data import ENOUGH_PER_KIND, MIN_EXAMPLES
 from contentgen.finetuning.models import AdapterVersion
+from contentgen.finetuning.past_copy import FORMAT_HELP, MAX_PAST_COPY_BYTES, too_big_message
+from contentgen.finetuning.past_copy import REASONS as PAST_COPY_REASONS
 from contentgen.finetuning.training import LoraSettings
+from contentgen.specs import KIND_NAMES, get_spec
 
 from .base import MerchantPageMixin
 from .views import Page
@@ -82,6 +87,42 @@ class FinetuneForm(forms.Form):
         }
 
 
+class PastCopyForm(forms.Form):
+    file = forms.FileField(label="Past copy file (JSONL or CSV)")
+    partial = forms.BooleanField(
+        required=False,
+        label="Keep only the valid lines",
+        help_text="By default a file with a bad line is refused whole and nothing changes.",
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        too_big = too_big_message(upload.size)
+        if too_big:
+            raise forms.ValidationError(too_big)
+        return upload
+
+
+def _past_copy_context(merchant) -> dict:
+    current = selectors.past_copy_status(merchant)
+    if current is None:
+        return {"past_copy": None}
+    kinds = [
+        {"kind": k, "label": get_spec(k).label, "count": n}
+        for k, n in sorted(current["per_kind"].items(), key=lambda kv: KIND_NAMES.index(kv[0]))
+    ]
+    left_out = [
+        {"reason": r, "label": PAST_COPY_REASONS.get(r, r), "count": n}
+        for r, n in current["left_out"].items()
+    ]
+    return {
+        "past_copy": current,
+        "past_copy_kinds": kinds,
+        "past_copy_left_out": left_out,
+        "past_copy_uploaded_at": parse_datetime(current["uploaded_at"] or ""),
+    }
+
+
 def _user(request):
     return request.user if getattr(request.user, "pk", None) else None
 
@@ -102,6 +143,10 @@ class FinetuneHomeView(Page):
             min_examples=MIN_EXAMPLES,
             enough_per_kind=ENOUGH_PER_KIND,
             form=kwargs.get("form") or FinetuneForm(),
+            past_copy_form=kwargs.get("past_copy_form") or PastCopyForm(),
+            past_copy_formats=FORMAT_HELP,
+            past_copy_max_mb=MAX_PAST_COPY_BYTES // (1024 * 1024),
+            **_past_copy_context(merchant),
         )
         return context
 
@@ -125,6 +170,47 @@ class FinetuneHomeView(Page):
                 messages.success(request, f"Fine-tuning of adapter v{adapter.version} started.")
                 return redirect("dashboard:finetune-adapter", request.merchant.slug, adapter.pk)
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+class PastCopyUploadView(FinetuneHomeView):
+    """Upload (or replace) the merchant's standing past copy; a refused file changes nothing."""
+
+    def get(self, request, *args, **kwargs):
+        return redirect("dashboard:finetune", request.merchant.slug)
+
+    def post(self, request, *args, **kwargs):
+        form = PastCopyForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                report = services.past_copy_replace(
+                    merchant=request.merchant,
+                    content=upload.read(),
+                    filename=upload.name,
+                    partial=form.cleaned_data["partial"],
+                    user=_user(request),
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error("file", message)
+            else:
+                left = report["left_out_total"]
+                messages.success(
+                    request,
+                    f"Past copy saved: {report['kept']} examples kept"
+                    + (f", {left} left out (see below)." if left else "."),
+                )
+                return redirect("dashboard:finetune", request.merchant.slug)
+        return self.render_to_response(self.get_context_data(past_copy_form=form), status=400)
+
+
+class PastCopyRemoveView(MerchantPageMixin, View):
+    def post(self, request, merchant_slug):
+        if services.past_copy_remove(merchant=request.merchant):
+            messages.success(request, "Past copy removed; later runs train on approved copy only.")
+        else:
+            messages.info(request, "There was no past copy to remove.")
+        return redirect("dashboard:finetune", merchant_slug)
 
 
 class AdapterView(Page):
@@ -212,4 +298,14 @@ finetune_urls = [
         name="finetune-activate",
     ),
     path("content/fine-tuning/rollback/", AdapterRollbackView.as_view(), name="finetune-rollback"),
+    path(
+        "content/fine-tuning/past-copy/",
+        PastCopyUploadView.as_view(),
+        name="finetune-past-copy",
+    ),
+    path(
+        "content/fine-tuning/past-copy/remove/",
+        PastCopyRemoveView.as_view(),
+        name="finetune-past-copy-remove",
+    ),
 ]

@@ -92,6 +92,11 @@ try:  # pragma: no cover - depends on which areas are installed
     OBJECT_FACTORIES.update(EXTRA_FACTORIES)
 except ImportError:
     pass
+# ...and what of the victim's lives outside these tables (shop -> a JSON-able value).
+try:  # pragma: no cover - depends on which areas are installed
+    from tests.tenant_factories import EXTRA_SNAPSHOTS
+except ImportError:
+    EXTRA_SNAPSHOTS = []
 
 
 def _walk(patterns, prefix: str = "") -> list[tuple[str, object]]:
@@ -167,7 +172,8 @@ def _snapshot(victim: Shop) -> str:
     )
     roles = list(victim.merchant.memberships.order_by("pk").values("user_id", "role"))
     keys = list(victim.merchant.api_keys.order_by("pk").values("pk", "revoked_at"))
-    return json.dumps([products, copy, jobs, roles, keys], default=str, sort_keys=True)
+    extra = [snapshot(victim) for snapshot in EXTRA_SNAPSHOTS]
+    return json.dumps([products, copy, jobs, roles, keys, extra], default=str, sort_keys=True)
 
 
 def _leaks(body: bytes, victim_values: dict[str, object], victim: Shop) -> list[str]:
