@@ -4,11 +4,13 @@ Each guard returns a list of :class:`Flag` with a plain-language message a
 merchant understands and a severity:
 
 - ``hard``: the text must not be offered as is (over length, empty, cut off,
-  degenerate, a claim not backed by the product's facts, a banned word, markup
-  or links, wrong language). Generation regenerates with another seed, and a
+  degenerate, a claim not backed by the product's facts, a place of origin the
+  facts do not give, a banned word, markup or links, the prompt's fence markers
+  echoed, a headline or title that is a fact label, wrong language). Generation regenerates with another seed, and a
   text still failing is kept with its flags for a human to decide.
 - ``soft``: worth a reviewer's look (a little short, an unverified bare number,
-  a superlative, duplicate headlines, a thin product).
+  a name or brand the facts do not mention, a superlative, duplicate headlines,
+  label lines in a description, a thin product).
 
 :func:`check_copy` runs all guards for one draft value and also computes the
 attribute-coverage score (which of the product's key facts the text mentions).
@@ -40,6 +42,9 @@ __all__ = [
     "check_empty_or_truncated",
     "check_repetition",
     "check_facts",
+    "check_names",
+    "check_labels",
+    "check_prompt_echo",
     "check_banned",
     "check_markup",
     "check_language",
@@ -542,6 +547,28 @@ _MATERIAL_GROUPS: list[tuple[str, ...]] = [
     ("cork",),
     ("carbon fiber", "carbon fibre"),
     ("fiberglass", "fibreglass"),
+    # Trade-name and engineering materials (a model likes to drop these in).
+    ("kevlar", "aramid"),
+    ("gore tex", "goretex", "gore-tex"),
+    ("teflon", "ptfe"),
+    ("cordura",),
+    ("tyvek",),
+    ("neoprene",),
+    ("nomex",),
+    ("dyneema",),
+    ("plexiglass", "plexiglas", "perspex", "lucite"),
+    ("delrin", "acetal"),
+    ("viton",),
+    ("corian",),
+    ("formica",),
+    ("micarta",),
+    ("bakelite",),
+    ("mylar",),
+    ("polystyrene", "styrofoam"),
+    ("polyurethane",),
+    ("polyethylene", "hdpe", "ldpe"),
+    ("tungsten carbide",),
+    ("tungsten",),
     ("memory foam",),
     ("jute",),
     ("hemp",),
@@ -713,6 +740,319 @@ def check_facts(value: str | list[str], facts: dict) -> list[Flag]:
                 )
             )
     return flags
+
+
+# --------------------------------------------------------------------------- names and places
+
+# Words that are capitalised in ordinary copy without being names: title-case
+# words of product copy, months and days, and the words the prompts themselves use.
+_COMMON_CAPITALISED = set(
+    """
+    i a an the and or of for with to in on at by from your our my its this that these those
+    you we it they he she his her their us me who what when where why how which each every
+    new all one two three four five ten top pro plus max mini ultra premium classic original
+    monday tuesday wednesday thursday friday saturday sunday january february march april may
+    june july august september october november december christmas easter
+    ok okay yes no note notes tip tips bonus sale shop buy order now today free
+    package packaging includes include included type size sizes range weight color colour colors
+    colours length width height depth diameter thickness material temperature high low easy
+    heavy duty light quality features specification specifications spec specs warning caution
+    use usage application applications capacity model item items set kit pack design standard
+    professional industrial safety power voltage current water air acid oil gas fuel black white
+    red blue green yellow orange purple pink brown grey gray silver clear natural dark
+    small medium large extra great good perfect ideal best better strong durable super quick
+    if then than but so not can will have has is are be do does any more most only also just
+    very up out over under after before as into get make see stop try let celsius fahrenheit
+    """.split()
+)
+# Words of the kinds' own vocabulary (what the prompts ask for, how a model labels its answer).
+_KIND_VOCABULARY = set(
+    """
+    seo title meta description product products headline headlines ad ads bullet bullets
+    feature features copy brand category price kitchen home
+    """.split()
+)
+# English suffixes of ordinary words ("Testing", "International"), rare in made-up names.
+_COMMON_SUFFIXES = (
+    "ing",
+    "tion",
+    "tions",
+    "sion",
+    "ment",
+    "ments",
+    "ness",
+    "able",
+    "ible",
+    "ity",
+    "ous",
+    "ive",
+    "ful",
+    "less",
+    "ance",
+    "ence",
+    "ized",
+    "ised",
+    "ally",
+    "ical",
+    "ional",
+    "ture",
+    "ics",
+)
+# Cues that make the following name a claim of origin (hard when the facts lack it).
+_ORIGIN_CUE = re.compile(
+    r"\b(?:(?:city|town|village|region|province|county|island|mountains?|valley) of"
+    r"|(?:crafted|handcrafted|produced|manufactured|designed|sourced|grown|woven|"
+    r"brewed|based|born) in(?: the)?)\s+(?=[A-Z])",
+    re.IGNORECASE,
+)
+_NAME_TOKEN = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ][\w'’&.-]*\w|[A-Za-zÀ-ÖØ-öø-ÿ]")
+# Material words are the material guard's business (hard when not in the facts).
+_MATERIAL_WORDS = {w for group in _MATERIAL_GROUPS for term in group for w in _norm(term).split()}
+# "Staple Type:", "For Use With:": words of a label before a colon are not names.
+_LABEL_PHRASE = re.compile(r"(?:\b[A-Z][\w&/.-]*\s+){0,3}\b[A-Z][\w&/.-]*\s*:")
+# Languages whose common nouns are capitalised: a capital says nothing about a name.
+_NOUN_CAPITALISING = {"de"}
+
+
+def _word_forms(word: str) -> set[str]:
+    low = word.lower().replace("’", "'")
+    low = re.sub(r"'s$|'$", "", low)
+    forms = {low, low.rstrip(".")}
+    for suffix in ("es", "s"):
+        if low.endswith(suffix) and len(low) > len(suffix) + 2:
+            forms.add(low[: -len(suffix)])
+    return forms
+
+
+def _sentence_starts(text: str) -> set[int]:
+    """Offsets of the first word of each sentence, line, list item or quotation."""
+    starts = {0}
+    for pattern in (r"[.!?:;…]+[\"'”’)]*\s+", r"\n\s*", r"^\s*", r"[\"“(]\s*", r"\s[-–—•|]\s*"):
+        starts |= {m.end() for m in re.finditer(pattern, text)}
+    return starts
+
+
+def _is_title_case(line: str) -> bool:
+    words = [w for w in _NAME_TOKEN.findall(line) if len(w) > 3]
+    if len(words) < 2:
+        return False
+    caps = sum(1 for w in words if w[0].isupper())
+    return caps / len(words) >= 0.6 and len(words) - caps <= 1
+
+
+def _unknown_names(text: str, known: set[str]) -> list[tuple[str, bool]]:
+    """Capitalised words not in ``known`` (lowercase word forms): ``[(name, after_origin_cue)]``."""
+    found: list[tuple[str, bool]] = []
+    seen: set[str] = set()
+    origin_starts = {m.end() for m in _ORIGIN_CUE.finditer(text)}
+    lower_words = {w for w in _NAME_TOKEN.findall(text) if w.islower()}
+    known = known | {f for w in lower_words for f in _word_forms(w)}
+    in_labels = {i for m in _LABEL_PHRASE.finditer(text) for i in range(m.start(), m.end())}
+    for line_match in re.finditer(r"[^\n]+", text):
+        line = line_match.group(0)
+        offset = line_match.start()
+        title_case = _is_title_case(line)
+        starts = _sentence_starts(line)
+        # "Professional Grade Precision Tool", "User Manual Included": three or more
+        # capitalised words in a row are a title-case fragment, not a name to check
+        in_runs = {
+            i
+            for run in re.finditer(
+                r"(?:\b[A-Z][\w'’&.-]*(?:\s+|\s*&\s*)){2,}\b[A-Z][\w'’&.-]*", line
+            )
+            for i in range(run.start(), run.end())
+        }
+        for m in _NAME_TOKEN.finditer(line):
+            word = m.group(0)
+            if not word[0].isupper():
+                continue
+            origin = (offset + m.start()) in origin_starts
+            if not origin and (
+                m.start() in starts
+                or title_case
+                or m.start() in in_runs
+                or (offset + m.start()) in in_labels
+                or word.isupper()
+                or any(c.isdigit() for c in word)
+                or (len(word) > 5 and word.lower().endswith(_COMMON_SUFFIXES))
+            ):
+                continue
+            parts = [p for p in re.split(r"[-.&]+", word) if p]
+            if all(
+                _word_forms(p) & (known | _COMMON_CAPITALISED | _KIND_VOCABULARY | _MATERIAL_WORDS)
+                for p in parts
+            ):
+                continue
+            if len(word) < 2 and not origin:
+                continue
+            if origin:
+                if word.isupper() and len(word) > 3:
+                    continue  # "built in HOLD function": a feature, not a place
+                # the whole place name: "United States", "New South Wales"
+                run = re.match(r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*", line[m.start() :])
+                word = run.group(0).rstrip(".") if run else word
+            key = word.lower()
+            if key not in seen:
+                seen.add(key)
+                found.append((re.sub(r"['’]s$", "", word), origin))
+    return found
+
+
+def _known_words(facts: dict, voice: dict | None) -> set[str]:
+    texts = [f"{label} {value}" for label, value in fact_items(facts)]
+    if voice:
+        for key in ("prefer_phrases", "audience", "tone"):
+            item = voice.get(key)
+            if item:
+                texts.append(item if isinstance(item, str) else " ".join(map(str, item)))
+    words: set[str] = set()
+    for text in texts:
+        for token in _NAME_TOKEN.findall(text):
+            for part in [token, *re.split(r"[-.&'’]+", token)]:
+                if part:
+                    words |= _word_forms(part)
+    return words
+
+
+def check_names(value: str | list[str], facts: dict, voice: dict | None = None) -> list[Flag]:
+    """Names, brands and places that the product's facts do not mention.
+
+    A capitalised word inside a sentence (not its first word, not in a title-case
+    line) that appears nowhere in the facts (title, brand, category, attributes,
+    existing copy) nor in the brand voice's preferred phrases or audience is a
+    name the model may have made up ("the city of Kragnaby"): soft, since real
+    copy names compatible parts and standards the facts may lack. A name right
+    after an origin cue ("crafted in", "designed in", "the city of") is a claim of
+    origin: hard. Skipped for languages that capitalise every noun (German).
+    """
+    language = language_code((voice or {}).get("language"))
+    if language in _NOUN_CAPITALISING:
+        return []
+    known = _known_words(facts, voice)
+    flags: list[Flag] = []
+    names = _unknown_names(_joined(value), known)
+    origins = [n for n, origin in names if origin]
+    others = [n for n, origin in names if not origin]
+    if origins:
+        listed = ", ".join(repr(n) for n in origins[:5])
+        flags.append(
+            Flag(
+                "unsupported_origin",
+                HARD,
+                f"The text says the product or its maker comes from {listed}, but the product's "
+                "facts do not say where it is made.",
+                {"names": origins},
+            )
+        )
+    if others:
+        listed = ", ".join(repr(n) for n in others[:5])
+        flags.append(
+            Flag(
+                "unverified_name",
+                SOFT,
+                f"The text names {listed}, which the product's facts do not mention; the model "
+                "may have made it up. Check it is true before publishing.",
+                {"names": others},
+            )
+        )
+    return flags
+
+
+# --------------------------------------------------------------------------- data labels and prompt echo
+
+# Labels a model copies from the fenced facts ("Brand: Clayhouse") instead of writing copy.
+_GENERIC_LABELS = set(
+    """
+    title product name brand category categories price material materials size colour color
+    capacity type item fabric weight dimensions dimension sku model pack description features
+    feature tags tag finish style hob origin width height length depth volume power
+    """.split()
+)
+_LABEL_LINE = re.compile(
+    r"^\s*(?:[-*•]\s*)?(?P<label>[A-Za-z][A-Za-z &/]{0,30}?)\s*:\s*(?P<rest>.*)$"
+)
+
+
+def _is_data_label(line: str, labels: set[str]) -> bool:
+    m = _LABEL_LINE.match(line)
+    if not m:
+        return False
+    label = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", m.group("label").strip()).lower()
+    words = label.split()
+    rest = m.group("rest").strip().rstrip(".").lower()
+    if not words or len(words) > 4 or len(rest) > 60:
+        return False
+    if label in labels:
+        return True
+    core = [w for w in words if w not in ("range", "product", "current", "item")]
+    return all(w in _GENERIC_LABELS for w in core)
+
+
+def check_labels(kind: str, value: str | list[str], facts: dict) -> list[Flag]:
+    """Texts, list items or lines that are a fact label ("Brand: Clayhouse"), not copy.
+
+    Hard when the copy is mostly labels: a one-line kind that is a label, a list of
+    headlines or ad descriptions with half or more labels or too few real items left.
+    Soft for label lines in a description or bullet list (spec lines such as
+    "Capacity: 350 ml" are normal there) and for a few label items in a long list.
+    """
+    spec = get_spec(kind)
+    items = fact_items(facts)
+    labels = {label.lower() for label, _ in items} | _GENERIC_LABELS
+    if spec.is_list:
+        lines = [i for i in _items(value) if i.strip()]
+    else:
+        lines = [ln for ln in _joined(value).split("\n") if ln.strip()]
+    found = [ln.strip() for ln in lines if _is_data_label(ln, labels)]
+    if not found:
+        return []
+    real = len(lines) - len(found)
+    if spec.name in ("description", "bullets"):
+        hard = False
+    elif spec.is_list:
+        hard = real < spec.min_items or len(found) * 2 >= len(lines)
+    else:
+        hard = True
+    where = (
+        f"{len(found)} of the {len(lines)} {spec.label.lower()}"
+        if spec.is_list
+        else ("The text" if len(lines) == 1 else f"{len(found)} of its {len(lines)} lines")
+    )
+    examples = ", ".join(repr(_quote(f)) for f in found[:3])
+    return [
+        Flag(
+            "data_label",
+            HARD if hard else SOFT,
+            f"{where} {'reads' if where == 'The text' else 'read'} like a data label, not copy "
+            f"({examples}).",
+            {"items": found[:10], "count": len(found)},
+        )
+    ]
+
+
+_ECHO_RE = re.compile(
+    r"<{2,}\s*/?\s*[A-Za-z]|[A-Za-z:]\s*>{2,}|<\|[^|<>]{0,40}\|>|\[/?INST\]"
+    r"|<\s*/?\s*(?:END\s+)?(?:PRODUCT|BRAND VOICE|SHOPPER SEGMENT|EXAMPLE COPY)\b"
+    r"|(?-i:\b(?:END )?(?:PRODUCT|BRAND VOICE|SHOPPER SEGMENT|EXAMPLE COPY)\s*>)",
+    re.IGNORECASE,
+)
+
+
+def check_prompt_echo(value: str | list[str]) -> list[Flag]:
+    """The model repeated the prompt's fence markers (``<<<PRODUCT>>>``) or chat tokens (hard)."""
+    text = _joined(value)
+    m = _ECHO_RE.search(text)
+    if not m:
+        return []
+    line = next((ln for ln in text.split("\n") if m.group(0) in ln), m.group(0))
+    return [
+        Flag(
+            "prompt_echo",
+            HARD,
+            f"The text repeats the instructions' markers ({_quote(line)!r}) instead of being copy.",
+            {"found": m.group(0)},
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- brand voice
@@ -951,7 +1291,10 @@ def check_copy(
         flags += check_length(spec.name, value)
         flags += check_repetition(spec.name, value)
         flags += check_markup(value)
+        flags += check_prompt_echo(value)
+        flags += check_labels(spec.name, value, facts)
         flags += check_facts(value, facts)
+        flags += check_names(value, facts, voice)
         flags += check_banned(value, voice)
         flags += check_language(value, (voice or {}).get("language"))
     flags += check_thin(facts)
