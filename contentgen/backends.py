@@ -130,9 +130,9 @@ def _cpu_dtype() -> torch.dtype:
     """``$CONTENTGEN_CPU_DTYPE``: ``float32`` (default), ``bfloat16``, or ``auto`` (bfloat16
     where the CPU has native bf16 matrix instructions, else float32).
 
-    bfloat16 makes batched generation faster on such a CPU (the batch's matrix products are
-    compute-bound); for one product at a time it has not been shown to be as fast, so it is
-    not the default (see README, Copy generation > Performance).
+    On such a CPU bfloat16 about doubles generation throughput, batched and one at a time (see
+    README, Copy generation > Performance), but rounding then differs with the batch's shape,
+    so a product's text also depends on the batch it shares; float32 keeps it to the seed alone.
     """
     choice = os.environ.get("CONTENTGEN_CPU_DTYPE", "").strip().lower()
     if choice in ("", "float32", "fp32"):
