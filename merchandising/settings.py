@@ -312,6 +312,10 @@ MERCHLAB_STOREFRONT_RATE_PER_VISITOR = os.environ.get(
 MERCHLAB_STOREFRONT_RATE_PER_ADDRESS = os.environ.get(
     "MERCHLAB_STOREFRONT_RATE_PER_ADDRESS", "1200/min"
 )
+# An accepted events batch is on disk before its answer (PostgreSQL's default). Set 0 to answer
+# before the write-ahead log is flushed: faster ingestion, but a crash of the database server
+# itself can lose the batches of its last fraction of a second.
+MERCHLAB_EVENTS_SYNCHRONOUS_COMMIT = env_bool("MERCHLAB_EVENTS_SYNCHRONOUS_COMMIT", True)
 # Largest storefront request body: a full events batch (500 events) is about 100 KB.
 MERCHLAB_STOREFRONT_MAX_BODY_BYTES = int(
     os.environ.get("MERCHLAB_STOREFRONT_MAX_BODY_BYTES", 512 * 1024)

@@ -202,11 +202,11 @@ def _insert(merchant_id: int, events: list[dict], now: datetime) -> int:
         return _insert_portable(merchant_id, events, now)
     payload = json.dumps(events, default=_json_default, separators=(",", ":"))
     with transaction.atomic(), connection.cursor() as cursor:
-        if not getattr(settings, "MERCHLAB_EVENTS_SYNCHRONOUS_COMMIT", False):
-            # Waiting for the WAL flush was half of a batch's time. Without it, a crash of the
-            # database server (not of a connection or a web process) can lose the batches of
-            # its last fraction of a second; the database stays consistent, and the widget's
-            # retries with the same event ids stay safe. Other writes keep the default.
+        if not getattr(settings, "MERCHLAB_EVENTS_SYNCHRONOUS_COMMIT", True):
+            # Opt-in: not waiting for the WAL flush saves about half of a batch's time, but a
+            # crash of the database server (not of a connection or a web process) can then lose
+            # the batches of its last fraction of a second; the database stays consistent, and
+            # the widget's retries with the same event ids stay safe.
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
         cursor.execute(_INSERT_SQL, [merchant_id, now, payload])
         return len(cursor.fetchall())
