@@ -34,7 +34,11 @@ catalog_urls = [
 # Sections filled by later work. Replace a placeholder line with the area's own views.
 content_urls = [
     path("content/", views_content.ContentHomeView.as_view(), name="content"),
-    path("content/generations/<int:job_id>/", views_content.GenerationJobView.as_view(), name="content-job"),
+    path(
+        "content/generations/<int:job_id>/",
+        views_content.GenerationJobView.as_view(),
+        name="content-job",
+    ),
     path("content/drafts/", views_content.DraftListView.as_view(), name="content-drafts"),
     path("content/voice/", views_content.BrandVoiceView.as_view(), name="content-voice"),
 ]
@@ -55,14 +59,34 @@ recommendation_urls = [
         recommendations.PlacementPreviewView.as_view(),
         name="placement-preview",
     ),
-    path("recommendations/models/", recommendations.ModelVersionsView.as_view(), name="model-versions"),
-    path("recommendations/report/", recommendations.PlacementReportView.as_view(), name="placement-report"),
+    path(
+        "recommendations/models/",
+        recommendations.ModelVersionsView.as_view(),
+        name="model-versions",
+    ),
+    path(
+        "recommendations/report/",
+        recommendations.PlacementReportView.as_view(),
+        name="placement-report",
+    ),
 ]
 experiment_urls = [
     path("experiments/", views_experiments.ExperimentListView.as_view(), name="experiments"),
-    path("experiments/new/", views_experiments.ExperimentCreateView.as_view(), name="experiment-create"),
-    path("experiments/new/from-drafts/", views_experiments.ExperimentFromDraftsView.as_view(), name="experiment-from-drafts"),
-    path("experiments/<int:experiment_id>/", views_experiments.ExperimentDetailView.as_view(), name="experiment"),
+    path(
+        "experiments/new/",
+        views_experiments.ExperimentCreateView.as_view(),
+        name="experiment-create",
+    ),
+    path(
+        "experiments/new/from-drafts/",
+        views_experiments.ExperimentFromDraftsView.as_view(),
+        name="experiment-from-drafts",
+    ),
+    path(
+        "experiments/<int:experiment_id>/",
+        views_experiments.ExperimentDetailView.as_view(),
+        name="experiment",
+    ),
     path(
         "experiments/<int:experiment_id>/daily.csv",
         views_experiments.ExperimentDailyCSVView.as_view(),
@@ -81,7 +105,9 @@ experiment_urls = [
 ]
 segment_urls = [
     path("segments/", views_segments.SegmentListView.as_view(), name="segments"),
-    path("segments/discover/", views_segments.SegmentDiscoverView.as_view(), name="segments-discover"),
+    path(
+        "segments/discover/", views_segments.SegmentDiscoverView.as_view(), name="segments-discover"
+    ),
     path("segments/rules/", views_segments.RuleSegmentCreateView.as_view(), name="segments-rule"),
     path("segments/merge/", views_segments.SegmentMergeView.as_view(), name="segments-merge"),
     path("segments/privacy/", views_segments.PrivacyView.as_view(), name="segments-privacy"),
@@ -109,6 +135,14 @@ urlpatterns = [
     path("", views.MerchantPickerView.as_view(), name="pick"),
     path(
         "m/<slug:merchant_slug>/",
-        include(catalog_urls + content_urls + review_urls + finetune_urls + recommendation_urls + experiment_urls + segment_urls),
+        include(
+            catalog_urls
+            + content_urls
+            + review_urls
+            + finetune_urls
+            + recommendation_urls
+            + experiment_urls
+            + segment_urls
+        ),
     ),
 ]
