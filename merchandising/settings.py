@@ -274,6 +274,8 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "merchandising.jobs.models.Job.Status",
         "ModelVersionKindEnum": "recsys.models.ModelVersion.Kind",
         "ModelVersionStatusEnum": "recsys.models.ModelVersion.Status",
+        "RejectionReasonEnum": "contentgen.review.models.RejectionReason",
+        "PastCopyProblemReasonEnum": "contentgen.finetuning.serializers.PAST_COPY_PROBLEM_REASONS",
     },
 }
 

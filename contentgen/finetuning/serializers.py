@@ -102,19 +102,21 @@ class PastCopyUploadSerializer(serializers.Serializer):
         return value
 
 
+# Why a past-copy line was refused or left out (named in the OpenAPI schema's enum overrides).
+PAST_COPY_PROBLEM_REASONS = [
+    "bad_line",
+    "unknown_kind",
+    "unknown_sku",
+    "failed_guards",
+    "duplicate",
+    "too_long",
+]
+
+
 class PastCopyProblemSerializer(serializers.Serializer):
     line = serializers.IntegerField()
     field = serializers.CharField()
-    reason = serializers.ChoiceField(
-        choices=[
-            "bad_line",
-            "unknown_kind",
-            "unknown_sku",
-            "failed_guards",
-            "duplicate",
-            "too_long",
-        ]
-    )
+    reason = serializers.ChoiceField(choices=PAST_COPY_PROBLEM_REASONS)
     message = serializers.CharField()
 
 
