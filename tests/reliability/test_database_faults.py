@@ -18,10 +18,10 @@ import threading
 import time
 
 import pytest
-import requests
 from django.db import connection
 
 from merchandising.tracking.models import Event
+from tests.reliability.event_sender import EventSender
 
 pytestmark = [
     pytest.mark.integration,
@@ -82,43 +82,17 @@ def test_no_accepted_event_is_lost_when_database_connections_die(live_server, sh
 
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
-    accepted = duplicates = 0
-    server_errors = 0
-    transport_errors = 0
-    other = []
-    session = requests.Session()
+    sender = EventSender(url=url, headers=headers, per_batch=PER_BATCH, tries=200)
     try:
         for batch in batches:
-            for _attempt in range(200):
-                try:
-                    response = session.post(
-                        url, json={"events": batch}, headers=headers, timeout=60
-                    )
-                except requests.RequestException:
-                    transport_errors += 1
-                    time.sleep(0.05)
-                    continue
-                if response.status_code >= 500:
-                    server_errors += 1
-                    time.sleep(0.05)
-                    continue
-                if response.status_code != 200:
-                    other.append((response.status_code, response.text[:200]))
-                    break
-                body = response.json()
-                accepted += body["accepted"]
-                duplicates += body["duplicates"]
-                assert body["accepted"] + body["duplicates"] == PER_BATCH, body
-                break
-            else:
-                pytest.fail("a batch never got through in 200 tries")
+            sender.send(batch)
     finally:
         stop.set()
         thread.join(timeout=30)
 
-    assert not other, other
+    assert not sender.other, sender.other
     assert sum(terminated) > 0, "the fault injection never ended a server connection"
-    assert server_errors + transport_errors > 0, (
+    assert sender.server_errors + sender.transport_errors > 0, (
         "no request failed: the faults missed every request, so this run showed nothing"
     )
     stored = Event.objects.filter(merchant=shop.merchant)
@@ -127,9 +101,10 @@ def test_no_accepted_event_is_lost_when_database_connections_die(live_server, sh
     # Each batch ended with one 200 whose accepted + duplicates is the whole batch (checked above);
     # duplicates there are events an attempt stored before its answer failed: nothing counted
     # twice, nothing accepted and then missing.
-    assert accepted + duplicates == BATCHES * PER_BATCH
-    assert accepted <= stored.count()
+    assert sender.accepted + sender.duplicates == BATCHES * PER_BATCH
+    assert sender.accepted <= stored.count()
     print(
-        f"\n{server_errors} 5xx and {transport_errors} transport errors retried; "
-        f"{sum(terminated)} connections terminated; {accepted} accepted, {duplicates} duplicates"
+        f"\n{sender.server_errors} 5xx and {sender.transport_errors} transport errors retried; "
+        f"{sum(terminated)} connections terminated; "
+        f"{sender.accepted} accepted, {sender.duplicates} duplicates"
     )

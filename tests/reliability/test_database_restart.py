@@ -29,6 +29,7 @@ import requests
 from django.db import connection
 
 from merchandising.tracking.models import Event
+from tests.reliability.event_sender import EventSender
 
 ROOT = Path(__file__).resolve().parents[2]
 BATCHES = 40
@@ -191,62 +192,37 @@ def test_no_accepted_event_is_lost_while_the_database_restarts(
 
     thread = threading.Thread(target=restarter, daemon=True)
     thread.start()
-    accepted = duplicates = server_errors = transport_errors = 0
-    other = []
-    session = requests.Session()
+    sender = EventSender(
+        url=f"{url}/api/v1/storefront/events", headers=headers, per_batch=PER_BATCH, tries=300
+    )
     sent = 0
     try:
         # at least BATCHES batches, and on until the database has restarted RESTARTS times
         while sent < BATCHES or (len(restarts) < RESTARTS and sent < 50 * BATCHES):
             events = batch(sent)
             sent += 1
-            for _attempt in range(300):
-                try:
-                    response = session.post(
-                        f"{url}/api/v1/storefront/events",
-                        json={"events": events},
-                        headers=headers,
-                        timeout=60,
-                    )
-                except requests.RequestException:
-                    transport_errors += 1
-                    time.sleep(0.05)
-                    continue
-                if response.status_code >= 500:
-                    server_errors += 1
-                    time.sleep(0.05)
-                    continue
-                if response.status_code != 200:
-                    other.append((response.status_code, response.text[:200]))
-                    break
-                body = response.json()
-                assert body["accepted"] + body["duplicates"] == PER_BATCH, body
-                accepted += body["accepted"]
-                duplicates += body["duplicates"]
-                break
-            else:
-                pytest.fail("a batch never got through in 300 tries")
+            sender.send(events)
     finally:
         stop.set()
         thread.join(timeout=30)
 
-    assert not other, other
+    assert not sender.other, sender.other
     assert len(restarts) >= RESTARTS, "the database was not restarted while the events arrived"
     assert database.turned_away > 0, "no connection was attempted while the database was away"
-    assert server_errors > 0, "no request failed: the restarts missed every request"
+    assert sender.server_errors > 0, "no request failed: the restarts missed every request"
     stored = Event.objects.filter(merchant=shop.merchant)
     assert stored.count() == sent * PER_BATCH
     assert stored.values("event_id").distinct().count() == sent * PER_BATCH
-    assert accepted + duplicates == sent * PER_BATCH
-    assert accepted <= stored.count()
+    assert sender.accepted + sender.duplicates == sent * PER_BATCH
+    assert sender.accepted <= stored.count()
     # the app is healthy after the last restart without being restarted itself
     last = [{"event_id": "rst-after", "type": "view", "visitor_id": "v1"}]
-    response = session.post(
+    response = sender.session.post(
         f"{url}/api/v1/storefront/events", json={"events": last}, headers=headers, timeout=60
     )
     assert response.status_code == 200 and response.json()["accepted"] == 1
     print(
         f"\n{sent} batches, {len(restarts)} restarts, {database.turned_away} connections turned away, "
-        f"{server_errors} 5xx and {transport_errors} transport errors retried; "
-        f"{accepted} accepted, {duplicates} duplicates"
+        f"{sender.server_errors} 5xx and {sender.transport_errors} transport errors retried; "
+        f"{sender.accepted} accepted, {sender.duplicates} duplicates"
     )
