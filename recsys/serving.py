@@ -67,6 +67,13 @@ DESCRIPTION_CHARS = 240
 POPULARITY_WEIGHTS = {"view": 1.0, "click": 2.0, "add_to_cart": 4.0, "purchase": 8.0}
 
 
+def tile_description(value: str) -> str:
+    """A description shortened to fit a widget tile (the product page shows the full copy)."""
+    if len(value) <= DESCRIPTION_CHARS:
+        return value
+    return value[: DESCRIPTION_CHARS - 1].rstrip() + "…"
+
+
 def _setting(name: str, default: Any) -> Any:
     from django.conf import settings
 
@@ -276,11 +283,7 @@ def _load_catalog(merchant_id: int, signature: tuple) -> CatalogSnapshot:
         merchant_id=merchant_id, field="description"
     ).values_list("product_id", "value"):
         if isinstance(value, str):
-            descriptions[pid] = (
-                value
-                if len(value) <= DESCRIPTION_CHARS
-                else value[: DESCRIPTION_CHARS - 1].rstrip() + "…"
-            )
+            descriptions[pid] = tile_description(value)
     return CatalogSnapshot(
         signature=signature,
         descriptions=[descriptions.get(r[0], "") for r in rows],

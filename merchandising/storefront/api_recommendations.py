@@ -134,8 +134,7 @@ def _tile_text(segment_text, general: str) -> str:
     """A segment member's description on a widget tile, shortened like the general one."""
     if not isinstance(segment_text, str) or not segment_text:
         return general
-    limit = serving.DESCRIPTION_CHARS
-    return segment_text if len(segment_text) <= limit else segment_text[: limit - 1].rstrip() + "…"
+    return serving.tile_description(segment_text)
 
 
 class RecommendationsAPI(StorefrontAPIView):
