@@ -6,11 +6,13 @@ merchant understands and a severity:
 - ``hard``: the text must not be offered as is (over length, empty, cut off,
   degenerate, a claim not backed by the product's facts, a place of origin the
   facts do not give, a banned word, markup or links, the prompt's fence markers
-  echoed, a headline or title that is a fact label, wrong language). Generation regenerates with another seed, and a
+  echoed, meta-talk about the task ("Here's the edited version", "As an AI"), a
+  headline or title that is a fact label, wrong language). Generation regenerates with another seed, and a
   text still failing is kept with its flags for a human to decide.
 - ``soft``: worth a reviewer's look (a little short, an unverified bare number,
   a name or brand the facts do not mention, a superlative, duplicate headlines,
-  label lines in a description, a thin product).
+  label lines in a description, a thin product, a description that mentions
+  under half of the product's key facts).
 
 :func:`check_copy` runs all guards for one draft value and also computes the
 attribute-coverage score (which of the product's key facts the text mentions).
@@ -45,6 +47,8 @@ __all__ = [
     "check_names",
     "check_labels",
     "check_prompt_echo",
+    "check_meta_talk",
+    "check_key_facts",
     "check_banned",
     "check_markup",
     "check_language",
@@ -634,6 +638,67 @@ def _facts_text(facts: dict) -> str:
     return "\n".join(f"{label}: {value}" for label, value in fact_items(facts))
 
 
+# The claim vocabularies as plain terms, for grounded decoding (contentgen.grounding), which
+# keeps the model from writing a term the facts lack; the regexes above stay the judge.
+MATERIAL_GROUPS: list[tuple[str, ...]] = _MATERIAL_GROUPS
+CLAIM_TERMS: list[tuple[str, ...]] = [
+    ("CE",),
+    ("UL",),
+    ("ETL",),
+    ("FCC",),
+    ("FSC",),
+    ("GOTS",),
+    ("NSF",),
+    ("RoHS",),
+    ("fda",),
+    ("usda",),
+    ("energy star",),
+    ("bpa free",),
+    ("oeko tex", "oekotex"),
+    ("certified",),
+    ("organic",),
+    ("vegan",),
+    ("cruelty free",),
+    ("hypoallergenic",),
+    ("waterproof",),
+    ("water resistant",),
+    ("fireproof", "fire resistant", "fire retardant"),
+    ("dishwasher safe",),
+    ("microwave safe",),
+    ("oven safe",),
+    ("freezer safe",),
+    ("food safe",),
+    ("non toxic",),
+    ("recycled", "recyclable"),
+    ("biodegradable",),
+    ("compostable",),
+    ("fair trade", "fairtrade"),
+    ("patent", "patented"),
+    ("gluten free",),
+    ("kosher",),
+    ("halal",),
+    ("clinically proven", "clinically tested"),
+    ("dermatologically tested", "dermatologically proven"),
+    ("lab tested", "lab proven"),
+    ("warranty", "warranties", "warrantied"),
+    ("guarantee", "guaranteed", "guarantees"),
+    ("handmade", "hand made"),
+]
+ORIGIN_CUE_WORDS = frozenset(
+    "made crafted handcrafted produced manufactured designed sourced grown woven brewed based born".split()
+)
+
+
+def facts_corpus(facts: dict) -> str:
+    """The product's facts as the claim guards read them (one "label: value" line each)."""
+    return _facts_text(facts)
+
+
+def phrase_in(text: str, phrase: str) -> bool:
+    """Whether ``phrase`` occurs in ``text`` as whole words, as the claim guards compare."""
+    return _contains_phrase(_norm(text), phrase)
+
+
 def check_facts(value: str | list[str], facts: dict) -> list[Flag]:
     """Claims in the text that the product's facts do not back up.
 
@@ -1055,6 +1120,43 @@ def check_prompt_echo(value: str | list[str]) -> list[Flag]:
     ]
 
 
+# --------------------------------------------------------------------------- meta-talk
+
+# The model talking about its task instead of writing copy: "Here's the edited version of your
+# product description", "Sure!", "As an AI", "using only these facts".
+_META_TALK = re.compile(
+    r"\b(?:here(?:'s| is| are)\s+(?:the|a|an|your|my|some)\b[^.\n]{0,60}?"
+    r"\b(?:version|description|copy|text|title|headlines?|bullets?|rewrite|draft|options?)\b"
+    r"|(?:^|[.!?]\s+)(?:sure|certainly|of course|absolutely)\s*(?:!|\.|,\s*(?:here|i|let)\b)"
+    r"|\bas an ai\b|\b(?:ai|language) model\b"
+    r"|\busing (?:only )?(?:these|the (?:given|provided)) facts\b"
+    r"|\bbased on the (?:given|provided|above) (?:facts|information|details)\b"
+    r"|\b(?:the )?(?:given|provided) facts\b"
+    r"|\bi hope (?:this|that) helps\b|\blet me know\b|\bfeel free to (?:ask|adjust|edit)\b"
+    r"|\bi (?:can(?:no|')t|cannot|am unable to|'m unable to)\b"
+    r"|\b(?:the )?(?:product|brand) (?:facts|voice) (?:say|says|state|given)\b"
+    r"|\bproduct description:|\bseo title:|\bmeta description:)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def check_meta_talk(value: str | list[str]) -> list[Flag]:
+    """The model speaking about the task or to the merchant instead of writing copy (hard)."""
+    text = _joined(value)
+    m = _META_TALK.search(text)
+    if not m:
+        return []
+    found = m.group(0).strip(" .!,")
+    return [
+        Flag(
+            "meta_talk",
+            HARD,
+            f"The text talks about the task instead of being copy ({_quote(found)!r}).",
+            {"found": found[:80]},
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- brand voice
 
 
@@ -1292,6 +1394,7 @@ def check_copy(
         flags += check_repetition(spec.name, value)
         flags += check_markup(value)
         flags += check_prompt_echo(value)
+        flags += check_meta_talk(value)
         flags += check_labels(spec.name, value, facts)
         flags += check_facts(value, facts)
         flags += check_names(value, facts, voice)
@@ -1299,4 +1402,25 @@ def check_copy(
         flags += check_language(value, (voice or {}).get("language"))
     flags += check_thin(facts)
     score, covered, missing = coverage(value, facts)
+    flags += check_key_facts(spec.name, covered, missing)
     return GuardResult(flags=flags, coverage=score, covered=covered, missing=missing)
+
+
+MIN_KEY_FACT_SHARE = 0.5
+
+
+def check_key_facts(kind: str, covered: list[str], missing: list[str]) -> list[Flag]:
+    """A description that mentions under half of the product's key facts (soft)."""
+    total = len(covered) + len(missing)
+    if kind != "description" or total < 2 or len(covered) >= MIN_KEY_FACT_SHARE * total:
+        return []
+    listed = ", ".join(missing[:6])
+    return [
+        Flag(
+            "misses_key_facts",
+            SOFT,
+            f"The description mentions {len(covered)} of the product's {total} key facts; it "
+            f"leaves out {listed}.",
+            {"covered": covered, "missing": missing},
+        )
+    ]
