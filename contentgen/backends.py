@@ -44,6 +44,8 @@ from typing import Any
 
 import torch
 
+from contentgen.grounding import GroundedDecoding
+
 __all__ = [
     "DEFAULT_MODEL_LABEL",
     "DEFAULT_GGUF_FILE",
@@ -81,6 +83,10 @@ class Generation:
     new_tokens: int
     truncated: bool
     seed: int
+    # mean log-probability per token under the model itself (before grounding and sampling)
+    mean_logprob: float = 0.0
+    # ended because grounded decoding allowed nothing else (a line at its limit, say)
+    forced_end: bool = False
 
 
 def _default_source() -> tuple[str, str]:
@@ -180,6 +186,10 @@ class _SeededSampler:
         self.top_p = float(top_p)
         self.repetition_penalty = float(repetition_penalty)
         self.top_k = 50
+        self.raw: torch.Tensor | None = None  # the model's own scores this step (_RawScores)
+        self.logprob_sum = torch.zeros(len(seeds), dtype=torch.float64)
+        self.finished = torch.zeros(len(seeds), dtype=torch.bool)
+        self.eos_ids: list[int] = []
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         logits = scores.float()
@@ -206,7 +216,27 @@ class _SeededSampler:
         )
         gumbel = -torch.log(-torch.log(uniform.clamp_(1e-10, 1.0 - 1e-7)))
         choice = top_ids.gather(1, (top_logits + gumbel).argmax(dim=-1, keepdim=True))
+        raw = self.raw if self.raw is not None else scores
+        picked = raw.float().log_softmax(dim=-1).gather(1, choice).squeeze(1).double().cpu()
+        rows = picked.shape[0]
+        live = ~self.finished[:rows]
+        self.logprob_sum[:rows] += torch.where(live, picked, torch.zeros_like(picked))
+        if self.eos_ids:
+            ended = torch.isin(choice.squeeze(1).cpu(), torch.tensor(self.eos_ids))
+            self.finished[:rows] |= ended
         return torch.full_like(scores, float("-inf")).scatter(1, choice, 0.0)
+
+
+class _RawScores:
+    """First logits processor of a step: hands the model's own scores to the sampler, which
+    records the chosen token's log-probability (the reranker's fluency score)."""
+
+    def __init__(self, sampler: _SeededSampler):
+        self.sampler = sampler
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        self.sampler.raw = scores
+        return scores
 
 
 class Backend:
@@ -311,6 +341,7 @@ class Backend:
         repetition_penalty: float = 1.15,
         batch_size: int = 16,
         prefixes: list[str | None] | None = None,
+        constraints: list[tuple[Any, Any] | None] | None = None,
     ) -> list[Generation]:
         """Generate one answer per prompt; ``seeds[i]`` seeds prompt ``i``'s sampling.
 
@@ -319,11 +350,15 @@ class Backend:
         starts at the same position. ``prefixes[i]``, when given, is the start of
         ``prompts[i]`` that other prompts share (the rendered instructions): a batch whose
         rows all start with the same one computes it once (see the module docstring).
+        ``constraints[i]``, when given, is prompt ``i``'s ``(Grounding, Fit)`` from
+        :mod:`contentgen.grounding`: what its facts allow and the form of its kind.
         """
         if len(prompts) != len(seeds):
             raise ValueError("one seed per prompt")
         if prefixes is not None and len(prefixes) != len(prompts):
             raise ValueError("one prefix (or None) per prompt")
+        if constraints is not None and len(constraints) != len(prompts):
+            raise ValueError("one constraint pair (or None) per prompt")
         results: list[Generation] = []
         with self.lock:
             tok = self.tokenizer
@@ -336,12 +371,16 @@ class Backend:
                     chunk = prompts[start : start + batch_size]
                     chunk_seeds = seeds[start : start + batch_size]
                     chunk_prefixes = prefixes[start : start + batch_size] if prefixes else None
+                    chunk_constraints = (
+                        constraints[start : start + batch_size] if constraints else None
+                    )
                     results.extend(
                         self._generate_batch(
                             model,
                             chunk,
                             chunk_seeds,
                             prefixes=chunk_prefixes,
+                            constraints=chunk_constraints,
                             max_new_tokens=max_new_tokens,
                             temperature=temperature,
                             top_p=top_p,
@@ -401,6 +440,7 @@ class Backend:
         top_p,
         repetition_penalty,
         prefixes=None,
+        constraints=None,
     ):
         from transformers import GenerationConfig, LogitsProcessorList
 
@@ -434,6 +474,18 @@ class Backend:
             repetition_penalty=repetition_penalty,
             device=device,
         )
+        sampler.eos_ids = list(self.eos_ids)
+        processors: list[Any] = [_RawScores(sampler)]
+        grounding = None
+        if constraints and any(c is not None for c in constraints):
+            grounding = GroundedDecoding(
+                tok,
+                [c if c is not None else (None, None) for c in constraints],
+                prompt_len=prompt_len,
+                eos_ids=self.eos_ids,
+            )
+            processors.append(grounding)
+        processors.append(sampler)
         config = GenerationConfig(
             max_new_tokens=max_new_tokens,
             do_sample=False,
@@ -444,16 +496,24 @@ class Backend:
         ctx = model.disable_adapter() if adapter_off else _nullcontext()
         with ctx:
             out = model.generate(
-                **enc, generation_config=config, logits_processor=LogitsProcessorList([sampler])
+                **enc, generation_config=config, logits_processor=LogitsProcessorList(processors)
             )
         new = out[:, prompt_len:]
         results = []
-        for row, seed in zip(new.tolist(), seeds, strict=True):
+        for i, (row, seed) in enumerate(zip(new.tolist(), seeds, strict=True)):
             ended = next((j for j, t in enumerate(row) if t in self.eos_ids), None)
             used = row if ended is None else row[:ended]
             text = _CONTROL_CHARS.sub("", tok.decode(used, skip_special_tokens=True)).strip()
+            steps = len(used) + (0 if ended is None else 1)
             results.append(
-                Generation(text=text, new_tokens=len(used), truncated=ended is None, seed=seed)
+                Generation(
+                    text=text,
+                    new_tokens=len(used),
+                    truncated=ended is None,
+                    seed=seed,
+                    mean_logprob=round(float(sampler.logprob_sum[i]) / max(1, steps), 4),
+                    forced_end=bool(grounding and ended is not None and grounding.forced[i]),
+                )
             )
         return results
 

@@ -3,27 +3,31 @@
 No Django import: the ``generate_copy`` command, the Celery task, the
 benchmark and fine-tuning's evaluation all call :func:`generate`.
 
-For each request (a product's facts and a kind) it makes the kind's number of
-variants. Every variant is one sampled answer with its own seed
-(:func:`derive_seed`: the same product, kind, variant, attempt and base seed
-always give the same seed, so a re-run writes the same drafts). Answers are
-parsed (:func:`contentgen.prompts.parse_answer`), list kinds are fitted to
-their limits (over-length items left out, duplicates merged, at most
-``max_items``), and every value goes through :func:`contentgen.guards.check_copy`.
-A variant failing a hard guard is generated again with the next attempt's seed,
-up to ``max_attempts``; then the best attempt (fewest hard flags, then highest
-coverage) is kept with its flags for a human.
+Best of N, reranked. For each request (a product's facts and a kind) it samples
+``candidates`` answers (at least the kind's number of variants), each with its own seed
+(:func:`derive_seed`: the same product, kind, candidate, round and base seed always give the
+same seed, so a re-run writes the same drafts). Decoding is grounded in the product's facts
+and fitted to the kind's form (:mod:`contentgen.grounding`). Answers are parsed
+(:func:`contentgen.prompts.parse_answer`), list kinds are fitted to their limits (over-length
+items left out, duplicates merged, at most ``max_items``), and every value goes through
+:func:`contentgen.guards.check_copy`. When no candidate of a field passes the hard guards,
+another round of candidates is sampled, up to ``max_attempts`` rounds. The kept variants are
+the best candidates by, in order: no hard flag, fact coverage, fewest soft flags, and the
+model's mean log-probability per token (:func:`rank_key`); each variant carries these rank
+inputs (``Variant.rank``) so a reviewer can see why it was chosen.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from contentgen.facts import is_thin
-from contentgen.guards import SOFT, Flag, check_copy
+from contentgen.grounding import Fit, Grounding
+from contentgen.guards import HARD, SOFT, Flag, check_copy
 from contentgen.prompts import DEFAULT_FACTS_BUDGET_CHARS, build_prompt, parse_answer, render_prompt
 from contentgen.specs import get_spec
 
@@ -34,18 +38,28 @@ __all__ = [
     "GenerationStats",
     "derive_seed",
     "fit_value",
+    "rank_key",
+    "DEFAULT_CANDIDATES",
     "generate",
     "iter_generate",
 ]
 
 
+# Candidates sampled per field on the CPU default (see docs/copy-quality.md for the
+# measurements behind it); a setting (CONTENTGEN_CANDIDATES) for the services.
+DEFAULT_CANDIDATES = 4
+
+
 @dataclass
 class CopyRequest:
-    """What to write: ``key`` identifies the product (its SKU), ``facts`` as in :mod:`contentgen.facts`."""
+    """What to write: ``key`` identifies the product (its SKU), ``facts`` as in
+    :mod:`contentgen.facts`. ``examples``: approved texts of the same kind to show the model
+    (few-shot, inside the prompt's fences), nearest first."""
 
     key: str
     facts: dict
     kind: str
+    examples: list = field(default_factory=list)
 
 
 @dataclass
@@ -58,9 +72,12 @@ class Variant:
     seed: int
     attempts: int
     raw: str = ""
+    mean_logprob: float = 0.0
+    rank: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """The CLI's JSON shape: ``text``, ``passed``, ``flags``, ``coverage`` (+ seed, attempts)."""
+        """The CLI's JSON shape: ``text``, ``passed``, ``flags``, ``coverage`` (+ seed,
+        attempts and the rank inputs)."""
         return {
             "text": self.text,
             "passed": self.passed,
@@ -68,6 +85,7 @@ class Variant:
             "coverage": self.coverage,
             "seed": self.seed,
             "attempts": self.attempts,
+            "rank": self.rank,
         }
 
 
@@ -89,6 +107,7 @@ class GenerationStats:
     new_tokens: int = 0
     model_seconds: float = 0.0
     regenerated: int = 0
+    fields: int = 0
 
     @property
     def tokens_per_second(self) -> float:
@@ -163,17 +182,31 @@ def _fit_line(spec, value: str) -> tuple[str, list[Flag]]:
     return fitted, [note]
 
 
-def _rank(variant: Variant) -> tuple:
-    hard = sum(1 for f in variant.flags if f["severity"] == "hard")
-    return (hard, -variant.coverage, len(variant.flags))
+def rank_key(variant: Variant) -> tuple:
+    """Best first: no hard flag, then fact coverage, then fewest soft flags, then fluency (the
+    model's mean log-probability per token)."""
+    hard = sum(1 for f in variant.flags if f["severity"] == HARD)
+    soft = sum(1 for f in variant.flags if f["severity"] != HARD)
+    return (hard, -variant.coverage, soft, -variant.mean_logprob)
 
 
-@dataclass
-class _Slot:
-    request_index: int
-    variant: int
-    attempt: int = 0
-    best: Variant | None = None
+def _rank_inputs(variant: Variant, position: int, total: int) -> dict:
+    hard, coverage, soft, fluency = rank_key(variant)
+    words = [
+        "no hard flag" if not hard else f"{hard} hard flag{'s' if hard != 1 else ''}",
+        f"covers {-coverage:.0%} of the key facts",
+        f"{soft} soft flag{'s' if soft != 1 else ''}",
+        f"fluency {-fluency:.2f}",
+    ]
+    return {
+        "position": position,
+        "candidates": total,
+        "hard_flags": hard,
+        "coverage": -coverage,
+        "soft_flags": soft,
+        "mean_logprob": -fluency,
+        "reason": f"Best {position} of {total} candidates: " + ", ".join(words) + ".",
+    }
 
 
 def shared_part(tokenizer, messages: list[dict], text: str) -> str | None:
@@ -187,10 +220,65 @@ def shared_part(tokenizer, messages: list[dict], text: str) -> str | None:
     return head if isinstance(head, str) and head and text.startswith(head) else None
 
 
+FEW_SHOT = 2
+
+
+def _category_path(category: object) -> list[str]:
+    return [p.strip().lower() for p in str(category or "").split(">") if p.strip()]
+
+
+def nearest_examples(examples: list, kind: str, facts: dict, limit: int = FEW_SHOT) -> list[str]:
+    """Up to ``limit`` example texts of ``kind`` for a product, nearest by category first.
+
+    ``examples`` are the brand voice's (``{"kind", "text", "category", "sku"}``; review adds
+    every approved text that no hard guard flagged). Nearness is the number of leading
+    category levels shared with the product ("Kitchen > Mugs" is nearer to "Kitchen > Mugs"
+    than to "Kitchen > Pans"); ties go to the newest. The product's own text is never its
+    own example.
+    """
+    path = _category_path(facts.get("category"))
+    sku = str(facts.get("sku") or "")
+    scored = []
+    for order, example in enumerate(examples or []):
+        if isinstance(example, dict):
+            if example.get("kind") not in (None, "", kind):
+                continue
+            if sku and str(example.get("sku") or "") == sku:
+                continue
+            text = example.get("text")
+            other = _category_path(example.get("category"))
+        else:
+            text, other = example, []
+        if not text:
+            continue
+        shared = 0
+        for a, b in zip(path, other, strict=False):
+            if a != b:
+                break
+            shared += 1
+        scored.append((shared, order, text))
+    scored.sort(key=lambda t: (-t[0], -t[1]))
+    return [text for _, _, text in scored[:limit]]
+
+
+def _request_voice(voice: dict | None, request: CopyRequest) -> dict | None:
+    """The voice whose examples are the request's few-shot examples: those given, else the
+    voice's nearest by category (:func:`nearest_examples`)."""
+    if not voice and not request.examples:
+        return voice
+    base = dict(voice or {})
+    chosen = list(request.examples) or nearest_examples(
+        base.get("examples") or [], request.kind, request.facts
+    )
+    base["examples"] = [{"kind": request.kind, "text": text} for text in chosen[:FEW_SHOT]]
+    return base
+
+
 def _fit_prompt(
     backend, request: CopyRequest, voice, segment, max_new_tokens
 ) -> tuple[str, list[str], list[dict]]:
     budget = DEFAULT_FACTS_BUDGET_CHARS
+    voice = _request_voice(voice, request)
     while True:
         prompt = build_prompt(
             request.facts, request.kind, voice, segment, facts_budget_chars=budget
@@ -208,26 +296,30 @@ def iter_generate(
     voice: dict | None = None,
     segment: str | None = None,
     variants: int | None = None,
+    candidates: int | None = None,
+    grounded: bool = True,
     seed: int = 0,
     batch_size: int = 16,
-    max_attempts: int = 3,
+    max_attempts: int = 2,
     temperature: float = 0.7,
     top_p: float = 0.9,
     stats: GenerationStats | None = None,
     chunk_requests: int | None = None,
     max_new_tokens: int | None = None,
 ) -> Iterator[CopyResult]:
-    """Yield a :class:`CopyResult` per request, in order, a chunk at a time.
+    """Yield a :class:`CopyResult` per request, in order, as soon as its chunk is done.
 
-    Requests are processed in chunks (default: enough to fill about two
-    batches) so callers can save results, report progress and honour
-    cancellation between chunks. ``max_new_tokens`` caps each kind's own token
-    budget (tests and quick previews).
+    ``candidates`` answers are sampled per field (default :data:`DEFAULT_CANDIDATES`, at
+    least ``variants``) and the best ``variants`` kept; ``grounded`` applies
+    :mod:`contentgen.grounding` while decoding. Requests are processed in chunks of about
+    one batch, so callers can save results, report progress per finished field and honour
+    cancellation between chunks. ``max_new_tokens`` caps each kind's own token budget (tests
+    and quick previews).
     """
     stats = stats if stats is not None else GenerationStats()
+    n = max(1, candidates or DEFAULT_CANDIDATES)
     if chunk_requests is None:
-        per_request = max(1, variants or 2)
-        chunk_requests = max(1, (2 * batch_size) // per_request)
+        chunk_requests = max(1, batch_size // max(n, variants or 1))
     for start in range(0, len(requests), chunk_requests):
         chunk = list(requests[start : start + chunk_requests])
         yield from _generate_chunk(
@@ -236,6 +328,8 @@ def iter_generate(
             voice=voice,
             segment=segment,
             variants=variants,
+            candidates=n,
+            grounded=grounded,
             seed=seed,
             batch_size=batch_size,
             max_attempts=max_attempts,
@@ -258,6 +352,8 @@ def _generate_chunk(
     voice,
     segment,
     variants,
+    candidates,
+    grounded,
     seed,
     batch_size,
     max_attempts,
@@ -270,12 +366,16 @@ def _generate_chunk(
     prompts: list[str] = []
     shared: list[str | None] = []
     results: list[CopyResult] = []
+    constraints: list[tuple[Grounding, Fit] | None] = []
     for request, spec in zip(requests, specs, strict=True):
         text, warnings, messages = _fit_prompt(
             backend, request, voice, segment, spec.max_new_tokens
         )
         prompts.append(text)
         shared.append(shared_part(backend.tokenizer, messages, text))
+        constraints.append(
+            (Grounding.from_facts(request.facts), Fit.for_kind(spec.name)) if grounded else None
+        )
         results.append(
             CopyResult(
                 key=request.key,
@@ -286,74 +386,122 @@ def _generate_chunk(
                 prompt_messages=messages,
             )
         )
-    slots = [
-        _Slot(i, v)
-        for i, spec in enumerate(specs)
-        for v in range(variants if variants is not None else spec.variants)
-    ]
-    pending = list(slots)
+    keep = [variants if variants is not None else spec.variants for spec in specs]
+    pool: list[list[Variant]] = [[] for _ in requests]
+    rounds = [0 for _ in requests]
+    pending = list(range(len(requests)))
     while pending:
-        # one pass per attempt; group by kind (same token budget), then by prompt length (less padding)
-        pending.sort(key=lambda s: (specs[s.request_index].name, len(prompts[s.request_index])))
-        by_kind: dict[str, list[_Slot]] = {}
-        for slot in pending:
-            by_kind.setdefault(specs[slot.request_index].name, []).append(slot)
+        # one pass per round; group by kind (same token budget), then by prompt length (less padding)
+        slots = [(i, c) for i in pending for c in range(max(candidates, keep[i]))]
+        slots.sort(key=lambda s: (specs[s[0]].name, len(prompts[s[0]])))
+        by_kind: dict[str, list[tuple[int, int]]] = {}
+        for slot in slots:
+            by_kind.setdefault(specs[slot[0]].name, []).append(slot)
         for kind, kind_slots in by_kind.items():
             spec = get_spec(kind)
-            seeds = [
-                derive_seed(seed, requests[s.request_index].key, kind, s.variant, s.attempt)
-                for s in kind_slots
-            ]
+            seeds = [derive_seed(seed, requests[i].key, kind, c, rounds[i]) for i, c in kind_slots]
             started = time.perf_counter()
             outputs = backend.generate(
-                [prompts[s.request_index] for s in kind_slots],
+                [prompts[i] for i, _ in kind_slots],
                 seeds,
                 max_new_tokens=min(spec.max_new_tokens, max_new_tokens or spec.max_new_tokens),
                 temperature=temperature,
                 top_p=top_p,
                 batch_size=batch_size,
-                prefixes=[shared[s.request_index] for s in kind_slots],
+                prefixes=[shared[i] for i, _ in kind_slots],
+                constraints=[constraints[i] for i, _ in kind_slots] if grounded else None,
             )
             stats.model_seconds += time.perf_counter() - started
             stats.prompts += len(kind_slots)
             stats.new_tokens += sum(o.new_tokens for o in outputs)
-            for slot, out in zip(kind_slots, outputs, strict=True):
-                request = requests[slot.request_index]
-                variant = _judge(request, spec.name, out, voice, slot)
-                if slot.best is None or _rank(variant) < _rank(slot.best):
-                    slot.best = variant
-        still: list[_Slot] = []
-        for slot in pending:
-            slot.attempt += 1
-            if not slot.best.passed and slot.attempt < max_attempts:
-                still.append(slot)
+            for (i, c), out in zip(kind_slots, outputs, strict=True):
+                pool[i].append(_judge(requests[i], spec.name, out, voice, c, rounds[i]))
+        still = []
+        for i in pending:
+            rounds[i] += 1
+            if not any(v.passed for v in pool[i]) and rounds[i] < max_attempts:
+                still.append(i)
                 stats.regenerated += 1
         pending = still
-    for slot in slots:
-        slot.best.attempts = slot.attempt  # how many answers were sampled for this variant
-        results[slot.request_index].variants.append(slot.best)
-    for result in results:
-        result.variants.sort(key=lambda v: v.index)
+    for i, result in enumerate(results):
+        ranked = sorted(pool[i], key=rank_key)
+        # distinct texts first; repeats only when too few distinct ones were written
+        distinct: list[Variant] = []
+        repeats: list[Variant] = []
+        seen: set[str] = set()
+        for variant in ranked:
+            key = " ".join(str(variant.text).lower().split())
+            (repeats if key in seen else distinct).append(variant)
+            seen.add(key)
+        chosen = (distinct + repeats)[: keep[i]]
+        for index, variant in enumerate(chosen):
+            variant.index = index
+            variant.attempts = rounds[i]
+            variant.rank = _rank_inputs(variant, index + 1, len(pool[i]))
+        result.variants = chosen
+        stats.fields += 1
     return results
 
 
-def _judge(request: CopyRequest, kind: str, out, voice, slot: _Slot) -> Variant:
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+
+
+def _last_sentence_end(text: str, min_words: int) -> str:
+    """``text`` up to its last sentence end, when that keeps at least ``min_words`` words."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    for end in reversed(ends):
+        head = text[:end].strip()
+        if len(head.split()) >= min_words:
+            return head
+        break
+    return ""
+
+
+_DANGLING_TAIL = re.compile(
+    r"(?:\s+(?:a|an|and|&|as|at|by|for|from|in|of|on|or|the|to|with|your|our|its))+\s*$",
+    re.IGNORECASE,
+)
+
+
+def _drop_partial_word(value: str | list[str]) -> str | list[str]:
+    def trim(line: str) -> str:
+        if not line or line[-1] in ".!?)\"'":
+            return line
+        head = line.rsplit(" ", 1)[0] if " " in line else line
+        return _DANGLING_TAIL.sub("", head).rstrip(" ,;:-–—|")
+
+    if isinstance(value, list):
+        return [*value[:-1], trim(value[-1])] if value else value
+    return trim(value)
+
+
+def _judge(request: CopyRequest, kind: str, out, voice, candidate: int, round_: int) -> Variant:
     spec = get_spec(kind)
     value = parse_answer(kind, out.text)
     truncated = out.truncated
+    notes: list[Flag] = []
     if spec.is_list and truncated and isinstance(value, list) and len(value) > spec.min_items:
         value = value[:-1]  # the last line was cut mid-way; the complete ones stand
         truncated = False
-    value, notes = fit_value(kind, value)
+    if getattr(out, "forced_end", False) and spec.name != "description":
+        # the last line filled its limit mid-word: it ends at its last whole word
+        value = _drop_partial_word(value)
+    if spec.name == "description" and truncated and isinstance(value, str):
+        # out of tokens mid-sentence: the complete sentences stand when they are enough
+        head = _last_sentence_end(value, (spec.min_words or 0) // 2)
+        if head:
+            value, truncated = head, False
+    value, fit_notes = fit_value(kind, value)
     guard = check_copy(kind, value, request.facts, voice, truncated=truncated)
-    flags = [f.to_dict() for f in notes] + guard.flag_dicts()
+    flags = [f.to_dict() for f in notes + fit_notes] + guard.flag_dicts()
     return Variant(
-        index=slot.variant,
+        index=candidate,
         text=value,
         passed=guard.passed,
         flags=flags,
         coverage=guard.coverage,
         seed=out.seed,
-        attempts=slot.attempt + 1,
+        attempts=round_ + 1,
         raw=out.text,
+        mean_logprob=getattr(out, "mean_logprob", 0.0),
     )

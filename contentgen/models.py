@@ -45,7 +45,8 @@ class BrandVoice(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    MAX_EXAMPLES_PER_KIND = 5
+    # enough per kind that generation can pick the two nearest a product by category
+    MAX_EXAMPLES_PER_KIND = 12
 
     def __str__(self) -> str:
         return f"Brand voice of {self.merchant_id}"
@@ -113,6 +114,9 @@ class CopyDraft(CopyTarget):
     attempts = models.PositiveSmallIntegerField(default=1)
     model_id = models.CharField(max_length=300, blank=True)
     adapter_id = models.CharField(max_length=300, blank=True)
+    # why the reranker kept this variant: its position among the field's candidates and the
+    # inputs (hard flags, coverage, soft flags, mean log-probability); {} for older drafts
+    rank = models.JSONField(default=dict, blank=True)
     prompt_version = models.CharField(max_length=20, blank=True)
     warnings = models.JSONField(default=_empty_list, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

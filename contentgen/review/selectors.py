@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
 
+from contentgen.adapters import HOUSE_ADAPTER_ID
 from contentgen.models import CopyDraft
 from contentgen.specs import KINDS, live_value
 from merchandising.catalog.models import COPY_FIELDS, CopyRevision, LiveCopy, SegmentCopy
@@ -92,6 +93,15 @@ def drafts_filtered(
     return qs
 
 
+def adapter_label(adapter_id: str) -> str:
+    """A draft's ``adapter_id`` in words: the house adapter, a fine-tuned adapter, the base model."""
+    if not adapter_id:
+        return "base model"
+    if adapter_id == HOUSE_ADAPTER_ID:
+        return "house adapter"
+    return "your fine-tuned adapter"
+
+
 @dataclass
 class QueueDraft:
     draft: CopyDraft
@@ -116,6 +126,16 @@ class QueueDraft:
     @property
     def coverage_percent(self) -> int:
         return round(100 * (self.draft.coverage or 0))
+
+    @property
+    def written_by(self) -> str:
+        """Which adapter wrote the draft, in words."""
+        return adapter_label(self.draft.adapter_id)
+
+    @property
+    def rank_reason(self) -> str:
+        """Why the reranker kept this variant ("Best 1 of 4 candidates: ..."), if recorded."""
+        return str((self.draft.rank or {}).get("reason", ""))
 
 
 def _segment_names(merchant, keys) -> dict[str, str]:

@@ -6,7 +6,15 @@ import pytest
 import torch
 
 from contentgen import backends
-from contentgen.generation import CopyRequest, GenerationStats, derive_seed, fit_value, generate
+from contentgen.generation import (
+    DEFAULT_CANDIDATES,
+    CopyRequest,
+    GenerationStats,
+    derive_seed,
+    fit_value,
+    generate,
+    rank_key,
+)
 from contentgen.prompts import build_messages, render_prompt
 from contentgen.specs import get_spec
 
@@ -166,7 +174,7 @@ def test_fit_value_leaves_out_over_length_and_duplicate_headlines():
     assert notes[0].code == "items_left_out" and notes[0].severity == "soft"
 
 
-def test_generate_makes_variants_runs_guards_and_regenerates_hard_failures(tiny_backend):
+def test_generate_keeps_the_best_candidates_and_samples_again_when_none_passes(tiny_backend):
     stats = GenerationStats()
     requests = [
         CopyRequest("MUG-1", MUG, "seo_title"),
@@ -181,12 +189,20 @@ def test_generate_makes_variants_runs_guards_and_regenerates_hard_failures(tiny_
         get_spec("ad_headline").variants,
     ]
     for result in results:
-        for variant in result.variants:
-            # random weights write gibberish: every variant is judged, failures were retried
+        # random weights write gibberish: every candidate is judged, and a field none of whose
+        # candidates passed the hard guards got a second round
+        if not any(v.passed for v in result.variants):
+            assert all(v.attempts == 2 for v in result.variants)
+        assert [rank_key(v) for v in result.variants] == sorted(
+            rank_key(v) for v in result.variants
+        )
+        for position, variant in enumerate(result.variants, start=1):
             assert variant.flags or variant.passed
             if not variant.passed:
-                assert variant.attempts == 2
                 assert any(f["severity"] == "hard" for f in variant.flags)
+            assert variant.rank["position"] == position
+            assert variant.rank["candidates"] >= DEFAULT_CANDIDATES
+            assert variant.rank["reason"].startswith(f"Best {position} of ")
     assert results[1].thin and any(
         f["code"] == "thin_product" for f in results[1].variants[0].flags
     )
