@@ -7,6 +7,7 @@ Generation writes CopyDraft rows only; live copy changes only through review
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from contentgen import specs
+from contentgen.adapters import (
+    DEFAULT_MODEL_LABEL,
+    AdapterFileError,
+    adapter_id_for,
+    check_adapter_files,
+    house_adapter_dir,
+)
 from contentgen.models import BrandVoice, CopyDraft
 from contentgen.prompts import PROMPT_VERSION
 from merchandising.catalog.models import Product
@@ -74,12 +82,20 @@ def brand_voice_update(*, merchant, data: dict, user=None) -> BrandVoice:
 
 
 @transaction.atomic
-def brand_voice_add_example(*, merchant, kind: str, text, source: str = "approved") -> BrandVoice:
-    """Add approved copy as a brand-voice example (review calls this); keeps the newest few per kind."""
+def brand_voice_add_example(
+    *, merchant, kind: str, text, source: str = "approved", category: str = "", sku: str = ""
+) -> BrandVoice:
+    """Add approved copy as a brand-voice example (review calls this); keeps the newest few per
+    kind. ``category`` and ``sku`` let generation pick the examples nearest a product."""
     kind = specs.normalize_kind(kind)
     voice, _ = BrandVoice.objects.select_for_update().get_or_create(merchant=merchant)
     examples = [e for e in voice.examples or [] if e.get("text") != text]
-    examples.append({"kind": kind, "text": text, "source": source})
+    example = {"kind": kind, "text": text, "source": source}
+    if category:
+        example["category"] = str(category)[:300]
+    if sku:
+        example["sku"] = str(sku)[:100]
+    examples.append(example)
     same = [e for e in examples if e.get("kind") == kind]
     if len(same) > BrandVoice.MAX_EXAMPLES_PER_KIND:
         drop = same[: len(same) - BrandVoice.MAX_EXAMPLES_PER_KIND]
@@ -210,6 +226,55 @@ def _active_adapter(merchant) -> str | None:
     return active_adapter_dir(merchant)
 
 
+def _duration_words(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 90:
+        return f"{max(seconds, 1)} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _generation_backend(merchant) -> tuple:
+    """(backend, notice) for the merchant: its own active adapter, else the house adapter,
+    else the base model. A missing or corrupt file of the merchant's adapter fails the job
+    with a message naming the file; a broken house adapter falls back to the base model with
+    a notice for the job's page."""
+    from contentgen import backends  # torch stays out of the web process
+
+    model = getattr(settings, "CONTENTGEN_BASE_MODEL", "") or None
+    adapter = _active_adapter(merchant)
+    notice = ""
+    if adapter is not None:
+        try:
+            check_adapter_files(adapter)
+        except AdapterFileError as exc:
+            raise JobError(str(exc)) from exc
+    else:
+        house = house_adapter_dir(model)
+        if house is not None:
+            try:
+                check_adapter_files(house, model or DEFAULT_MODEL_LABEL)
+                adapter = str(house)
+            except AdapterFileError as exc:
+                log.warning("house adapter not used: %s", exc)
+                notice = f"Warning: the house adapter could not be used ({exc}); writing with the base model."
+    try:
+        backend = backends.load_backend(model, adapter=adapter)
+    except backends.ModelLoadError as exc:
+        if adapter is None or adapter != str(house_adapter_dir(model) or ""):
+            raise JobError(str(exc)) from exc
+        log.warning("house adapter not used: %s", exc)
+        notice = (
+            f"Warning: the house adapter could not be loaded ({exc}); writing with the base model."
+        )
+        try:
+            backend = backends.load_backend(model, adapter=None)
+        except backends.ModelLoadError as exc2:
+            raise JobError(str(exc2)) from exc2
+    return backend, notice
+
+
 def drafts_save(
     *,
     merchant,
@@ -247,6 +312,7 @@ def drafts_save(
                     "attempts": variant.attempts,
                     "model_id": model_id[:300],
                     "adapter_id": adapter_id[:300],
+                    "rank": getattr(variant, "rank", {}) or {},
                     "prompt_version": PROMPT_VERSION,
                     "warnings": result.warnings,
                     "status": CopyDraft.Status.PENDING,
@@ -275,8 +341,12 @@ def generation_run(*, job: Job, report: Report) -> dict:
     Products whose drafts this job already wrote (a redelivered task) are skipped.
     Cancelling stops at the next chunk; drafts written so far stay.
     """
-    from contentgen import backends
-    from contentgen.generation import CopyRequest, GenerationStats, iter_generate
+    from contentgen.generation import (
+        DEFAULT_CANDIDATES,
+        CopyRequest,
+        GenerationStats,
+        iter_generate,
+    )
     from contentgen.selectors import brand_voice_for
 
     merchant = job.merchant
@@ -301,13 +371,7 @@ def generation_run(*, job: Job, report: Report) -> dict:
     todo = [(p, k) for p in ordered for k in kinds if (p.pk, k) not in done_keys]
     total = len(ordered) * len(kinds)
     report(0, f"Loading the model for {len(ordered)} products")
-    adapter = _active_adapter(merchant)
-    try:
-        backend = backends.load_backend(
-            getattr(settings, "CONTENTGEN_BASE_MODEL", "") or None, adapter=adapter
-        )
-    except backends.ModelLoadError as exc:
-        raise JobError(str(exc)) from exc
+    backend, notice = _generation_backend(merchant)
     voice = brand_voice_for(merchant).as_prompt_voice()
     by_key = {p.sku: p for p in ordered}
     requests = [CopyRequest(p.sku, p.facts(), k) for p, k in todo]
@@ -315,13 +379,20 @@ def generation_run(*, job: Job, report: Report) -> dict:
     finished = total - len(todo)
     drafts = passed = 0
     batch_size = int(getattr(settings, "CONTENTGEN_BATCH_SIZE", 16))
-    report(int(100 * finished / max(total, 1)), f"Generating {len(todo)} of {total} product fields")
+    prefix = f"{notice} " if notice else ""
+    report(
+        int(100 * finished / max(total, 1)),
+        f"{prefix}Generating {len(todo)} of {total} product fields",
+    )
+    started = time.monotonic()
+    done_here = 0
     for result in iter_generate(
         backend,
         requests,
         voice=voice,
         segment=audience,
         variants=variants,
+        candidates=int(getattr(settings, "CONTENTGEN_CANDIDATES", DEFAULT_CANDIDATES)),
         seed=int(params.get("seed", 0)),
         batch_size=batch_size,
         stats=stats,
@@ -333,15 +404,18 @@ def generation_run(*, job: Job, report: Report) -> dict:
             result=result,
             job=job,
             model_id=backend.label,
-            adapter_id=backend.adapter or "",
+            adapter_id=adapter_id_for(backend.adapter),
             segment=segment,
         )
         drafts += len(saved)
         passed += sum(1 for d in saved if d.passed)
         finished += 1
+        done_here += 1
+        left = (time.monotonic() - started) / done_here * (len(todo) - done_here)
         report(
             min(99, int(100 * finished / max(total, 1))),
-            f"{finished} of {total} product fields done, {drafts} drafts",
+            f"{prefix}{finished} of {total} product fields done, {drafts} drafts"
+            + (f", about {_duration_words(left)} left" if finished < total else ""),
         )
     if len(todo) < total:  # a redelivered job: count what its earlier attempt saved too
         drafts = CopyDraft.objects.filter(job=job).count()
@@ -356,7 +430,8 @@ def generation_run(*, job: Job, report: Report) -> dict:
         "tokens": stats.new_tokens,
         "tokens_per_second": round(stats.tokens_per_second, 1),
         "model": backend.model_id,
-        "summary": f"{drafts} drafts for {len(ordered)} products ({rate} passed the guards).",
+        "adapter": adapter_id_for(backend.adapter) or "base model",
+        "summary": f"{prefix}{drafts} drafts for {len(ordered)} products ({rate} passed the guards).",
     }
 
 

@@ -229,6 +229,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 # local checkpoint folder or a .gguf file (see contentgen/backends.py).
 CONTENTGEN_BASE_MODEL = os.environ.get("CONTENTGEN_BASE_MODEL", "")
 CONTENTGEN_BATCH_SIZE = int(os.environ.get("CONTENTGEN_BATCH_SIZE", 16))
+# Candidates sampled per field; the best are kept as the variants (best-of-N, reranked; see
+# docs/copy-quality.md for the measurements behind the default).
+CONTENTGEN_CANDIDATES = int(os.environ.get("CONTENTGEN_CANDIDATES", 4))
 # Caps every kind's token budget when set (tests, quick demos on slow CPUs).
 CONTENTGEN_MAX_NEW_TOKENS = (
     int(os.environ["CONTENTGEN_MAX_NEW_TOKENS"])

@@ -42,11 +42,14 @@ def finetune_records(
     progress: T.ProgressCallback | None = None,
     on_stage: Any = None,
     loaded: tuple[Any, Any, str] | None = None,
+    init_adapter: str | os.PathLike | None = None,
 ) -> RunOutcome:
     """Validate ``records``, split, train a LoRA adapter into ``out_dir``, evaluate base vs adapter.
 
     ``loaded`` = (model, tokenizer, label) skips loading (the model is LoRA-wrapped in place).
     ``on_stage(message)`` is told what is happening between progress steps.
+    ``init_adapter`` (the house adapter, say) is where training starts; "base" in the report
+    is then the model with that adapter.
     Raises :class:`training.FinetuneError` with the data messages when too few examples remain.
     """
     settings = settings or T.LoraSettings()
@@ -82,7 +85,9 @@ def finetune_records(
         progress=progress,
         hooks=hooks,
         evaluate_generation=eval_samples > 0,
+        init_adapter=init_adapter,
         extra_meta={
+            "started_from": str(init_adapter) if init_adapter else "",
             "prompt_version": PROMPT_VERSION,
             "per_kind": prepared.per_kind,
             "left_out": prepared.counts,

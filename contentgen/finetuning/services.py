@@ -14,6 +14,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from contentgen.adapters import (
+    DEFAULT_MODEL_LABEL,
+    AdapterFileError,
+    check_adapter_files,
+    house_adapter_dir,
+)
 from contentgen.finetuning import data as D
 from contentgen.finetuning import selectors
 from contentgen.finetuning import training as T
@@ -264,6 +270,23 @@ def _finish(adapter: AdapterVersion, status: str, **fields) -> None:
     )
 
 
+def _house_start(model: str | None, stage) -> str | None:
+    """The house adapter's folder when a merchant's fine-tuning should start from it (the
+    default base model; ``CONTENTGEN_HOUSE_ADAPTER`` not 0); None trains from the base model.
+    A broken house adapter is skipped with a note, never fails the merchant's run."""
+    house = house_adapter_dir(model or getattr(settings, "CONTENTGEN_BASE_MODEL", "") or None)
+    if house is None:
+        return None
+    try:
+        check_adapter_files(house, DEFAULT_MODEL_LABEL)
+    except AdapterFileError as exc:
+        log.warning("fine-tuning starts from the base model: %s", exc)
+        stage(f"Starting from the base model: {exc}")
+        return None
+    stage("Starting from the house adapter")
+    return str(house)
+
+
 def finetune_run(*, job: Job, report: Report) -> dict:
     """The work of a fine-tuning job: data, LoRA training with checkpoints, evaluation, upload.
 
@@ -303,12 +326,15 @@ def finetune_run(*, job: Job, report: Report) -> dict:
         records = _load_or_snapshot_records(adapter, job.params, folder)
         voice = brand_voice_for(adapter.merchant).as_prompt_voice()
         state["pct"] = 3
+        model = adapter.training_settings.get("model") or None
+        start_from = _house_start(model, stage)
         outcome = pipeline.finetune_records(
             records,
             out_dir=folder / "adapter",
-            model=adapter.training_settings.get("model") or None,
+            model=model,
             settings=lora,
             voice=voice,
+            init_adapter=start_from,
             eval_fraction=float(adapter.training_settings.get("eval_fraction", 0.2)),
             eval_samples=int(adapter.training_settings.get("eval_samples", 12)),
             progress=progress,

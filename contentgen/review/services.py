@@ -220,7 +220,12 @@ def _approve(
         # flagged are left out, so an override never becomes an example to imitate; copy for
         # one segment is left out too, or every prompt would start writing for that segment).
         brand_voice_add_example(
-            merchant=draft.merchant, kind=draft.kind, text=text, source="approved"
+            merchant=draft.merchant,
+            kind=draft.kind,
+            text=text,
+            source="approved",
+            category=product.category,
+            sku=product.sku,
         )
     return decision
 

@@ -176,14 +176,20 @@ def test_brand_voice_api_round_trip_and_reviewer_cannot_change_it(api, shop):
     assert r.status_code == 403
 
 
-def test_approved_examples_are_kept_newest_per_kind(shop):
-    for i in range(7):
+def test_approved_examples_are_kept_newest_per_kind_with_their_category(shop):
+    keep = BrandVoice.MAX_EXAMPLES_PER_KIND
+    for i in range(keep + 2):
         services.brand_voice_add_example(
-            merchant=shop.merchant, kind="seo_title", text=f"Title {i}"
+            merchant=shop.merchant,
+            kind="seo_title",
+            text=f"Title {i}",
+            category="Kitchen > Mugs",
+            sku=f"M-{i}",
         )
     voice = BrandVoice.objects.get(merchant=shop.merchant)
-    texts = [e["text"] for e in voice.examples if e["kind"] == "seo_title"]
-    assert texts == [f"Title {i}" for i in range(2, 7)]
+    kept = [e for e in voice.examples if e["kind"] == "seo_title"]
+    assert [e["text"] for e in kept] == [f"Title {i}" for i in range(2, keep + 2)]
+    assert kept[-1]["category"] == "Kitchen > Mugs" and kept[-1]["sku"] == f"M-{keep + 1}"
 
 
 def test_generate_copy_command_writes_jsonl_without_the_database(tiny_checkpoint, tmp_path, capsys):
