@@ -1,5 +1,6 @@
 """python manage.py generate_copy --products FILE.csv --kinds description,seo_title,ad_headline
-[--model ID_OR_PATH] [--adapter DIR] [--batch-size N] [--seed S] --out FILE.jsonl
+[--model ID_OR_PATH] [--adapter DIR|house|none] [--candidates N] [--no-grounding]
+[--batch-size N] [--seed S] --out FILE.jsonl
 
 Batch generation and evaluation without the database: reads products from a CSV (``sku,title``
 plus optional ``brand,category,price,description`` and any attribute columns), writes one JSON
@@ -17,12 +18,14 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from contentgen import backends, specs
+from contentgen.adapters import AdapterFileError, resolve_adapter_option
 from contentgen.facts import facts_from_row
-from contentgen.generation import CopyRequest, GenerationStats, iter_generate
+from contentgen.generation import DEFAULT_CANDIDATES, CopyRequest, GenerationStats, iter_generate
 
 
-def read_products(path: Path) -> list[dict]:
-    """Facts dicts from a products CSV; a missing ``sku`` or ``title`` column is an error."""
+def read_products(path: Path, *, drop: tuple[str, ...] = ()) -> list[dict]:
+    """Facts dicts from a products CSV; a missing ``sku`` or ``title`` column is an error.
+    Columns in ``drop`` (a reference text, say) are not facts and are left out."""
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         columns = [c.strip() for c in reader.fieldnames or []]
@@ -33,11 +36,40 @@ def read_products(path: Path) -> list[dict]:
             )
         rows = []
         for line, row in enumerate(reader, start=2):
-            facts = facts_from_row({(k or "").strip(): v for k, v in row.items()})
+            facts = facts_from_row(
+                {(k or "").strip(): v for k, v in row.items() if (k or "").strip() not in drop}
+            )
             if not facts.get("sku") or not facts.get("title"):
                 raise CommandError(f"{path} line {line}: sku and title are required.")
             rows.append(facts)
     return rows
+
+
+def add_model_options(parser) -> None:
+    """``--adapter`` and the decoding options shared with ``copy_evaluate``."""
+    parser.add_argument(
+        "--adapter",
+        default=None,
+        help="house (default with the default model), none, or a PEFT LoRA adapter folder",
+    )
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=DEFAULT_CANDIDATES,
+        help=f"candidates sampled per field, the best kept (default {DEFAULT_CANDIDATES})",
+    )
+    parser.add_argument(
+        "--no-grounding", action="store_true", help="decode without the facts' constraints"
+    )
+
+
+def load_for_command(opts):
+    """The backend for ``--model`` and ``--adapter``; a CommandError says what is wrong."""
+    try:
+        adapter = resolve_adapter_option(opts["adapter"], opts["model"])
+        return backends.load_backend(opts["model"], adapter=adapter)
+    except (AdapterFileError, backends.ModelLoadError) as exc:
+        raise CommandError(str(exc)) from None
 
 
 class Command(BaseCommand):
@@ -60,14 +92,17 @@ class Command(BaseCommand):
             default=None,
             help="HF model id or local folder (default: $CONTENTGEN_BASE_MODEL or SmolLM2-135M-Instruct)",
         )
-        parser.add_argument("--adapter", default=None, help="PEFT LoRA adapter folder")
+        add_model_options(parser)
         parser.add_argument("--batch-size", type=int, default=16)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
             "--variants", type=int, default=None, help="variants per kind (default: the kind's own)"
         )
         parser.add_argument(
-            "--max-attempts", type=int, default=3, help="samples per variant when hard guards fail"
+            "--max-attempts",
+            type=int,
+            default=2,
+            help="rounds of candidates when none passes the hard guards",
         )
         parser.add_argument(
             "--max-new-tokens", type=int, default=None, help="cap every kind's token budget"
@@ -90,10 +125,7 @@ class Command(BaseCommand):
         products = read_products(opts["products"])
         voice = json.loads(opts["voice"].read_text()) if opts["voice"] else None
         started = time.monotonic()
-        try:
-            backend = backends.load_backend(opts["model"], adapter=opts["adapter"])
-        except backends.ModelLoadError as exc:
-            raise CommandError(str(exc)) from None
+        backend = load_for_command(opts)
         self.stderr.write(
             f"Model {backend.model_id} on {backend.device} ({time.monotonic() - started:.1f}s to load)"
         )
@@ -112,6 +144,8 @@ class Command(BaseCommand):
                 requests,
                 voice=voice,
                 variants=opts["variants"],
+                candidates=opts["candidates"],
+                grounded=not opts["no_grounding"],
                 seed=opts["seed"],
                 batch_size=opts["batch_size"],
                 max_attempts=opts["max_attempts"],
