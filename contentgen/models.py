@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from contentgen.adapters import HOUSE_ADAPTER_ID
 from contentgen.specs import KIND_NAMES, KINDS
 from merchandising.catalog.models import COPY_FIELDS
 
@@ -143,6 +144,16 @@ class CopyDraft(CopyTarget):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.kind} #{self.variant} ({self.status})"
+
+    @property
+    def written_by(self) -> str:
+        """Which adapter wrote the draft, in words: the house adapter, the merchant's own
+        fine-tuned adapter, or the base model."""
+        if not self.adapter_id:
+            return "base model"
+        if self.adapter_id == HOUSE_ADAPTER_ID:
+            return "house adapter"
+        return "fine-tuned adapter"
 
     @property
     def is_list(self) -> bool:

@@ -450,8 +450,18 @@ def build_house_data(
 
 def write_held_out_csv(products: list[SourceProduct], path: Path) -> int:
     """The held-out products as a products CSV (attributes as extra columns), for
-    ``copy_evaluate --products``; returns the number of rows."""
-    rows = [p.eval_row() for p in products]
+    ``copy_evaluate --products``; returns the number of rows. Sources alternate row by row,
+    so the first N rows (``--limit N``) mix fashion, industrial and sportswear products."""
+    lanes: dict[str, list[SourceProduct]] = {}
+    for p in products:
+        lanes.setdefault(p.source, []).append(p)
+    mixed: list[SourceProduct] = []
+    queues = [lanes[k] for k in sorted(lanes)]
+    while any(queues):
+        for queue in queues:
+            if queue:
+                mixed.append(queue.pop(0))
+    rows = [p.eval_row() for p in mixed]
     columns: list[str] = list(HELD_OUT_CSV_COLUMNS)
     for row in rows:
         for key in row:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -12,6 +13,12 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
+from contentgen.adapters import (
+    DEFAULT_MODEL_LABEL,
+    AdapterFileError,
+    check_adapter_files,
+    house_adapter_dir,
+)
 from contentgen.finetuning import data as D
 from contentgen.finetuning import training as T
 from contentgen.finetuning.models import AdapterActivation, AdapterVersion
@@ -95,6 +102,26 @@ def adapter_local_dir(adapter: AdapterVersion) -> str:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return str(target)
+
+
+def house_adapter_summary() -> dict | None:
+    """What the page says about the house adapter, or None when generation does not use it
+    (another base model, ``CONTENTGEN_HOUSE_ADAPTER=0``, or its files are broken)."""
+    folder = house_adapter_dir(getattr(settings, "CONTENTGEN_BASE_MODEL", "") or None)
+    if folder is None:
+        return None
+    try:
+        check_adapter_files(folder, DEFAULT_MODEL_LABEL)
+        card = json.loads((folder / "data_card.json").read_text())
+    except (AdapterFileError, OSError, ValueError):
+        return None
+    loss = card.get("held_out_loss") or {}
+    return {
+        "examples": card.get("train_examples"),
+        "base_loss": (loss.get("base") or {}).get("eval_loss"),
+        "house_loss": (loss.get("house") or {}).get("eval_loss"),
+        "built": card.get("built", ""),
+    }
 
 
 def worker_base_model() -> str:

@@ -13,7 +13,6 @@ from django.db import connection
 from django.db.models import Count, F, Min, Q, QuerySet
 from django.utils import timezone
 
-from contentgen.adapters import HOUSE_ADAPTER_ID
 from contentgen.models import CopyDraft
 from contentgen.specs import KINDS, live_value
 from merchandising.catalog.models import COPY_FIELDS, CopyRevision, LiveCopy, SegmentCopy
@@ -93,15 +92,6 @@ def drafts_filtered(
     return qs
 
 
-def adapter_label(adapter_id: str) -> str:
-    """A draft's ``adapter_id`` in words: the house adapter, a fine-tuned adapter, the base model."""
-    if not adapter_id:
-        return "base model"
-    if adapter_id == HOUSE_ADAPTER_ID:
-        return "house adapter"
-    return "your fine-tuned adapter"
-
-
 @dataclass
 class QueueDraft:
     draft: CopyDraft
@@ -130,7 +120,7 @@ class QueueDraft:
     @property
     def written_by(self) -> str:
         """Which adapter wrote the draft, in words."""
-        return adapter_label(self.draft.adapter_id)
+        return self.draft.written_by
 
     @property
     def rank_reason(self) -> str:

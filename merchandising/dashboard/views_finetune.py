@@ -138,6 +138,7 @@ class FinetuneHomeView(Page):
             summary=selectors.training_data_summary(merchant),
             adapters=list(selectors.adapter_list(merchant)[:50]),
             active=selectors.active_adapter(merchant),
+            house=selectors.house_adapter_summary(),
             history=selectors.activation_history(merchant, limit=10),
             running=selectors.training_in_progress(merchant),
             min_examples=MIN_EXAMPLES,

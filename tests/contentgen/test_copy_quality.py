@@ -317,3 +317,77 @@ def test_the_prompt_carries_the_nearest_approved_examples_inside_the_fence(tiny_
     user = result.prompt_messages[1]["content"]
     fence = user[user.index("<<<EXAMPLE COPY>>>") :]
     assert fence.index("A mug for tea.") < fence.index("A pot for herbs.")
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def test_claims_split_what_the_facts_back_from_what_is_invented():
+    from contentgen.evaluation import claims
+
+    supported, invented = claims("A 1000 count box of copper staples, 12 mm, in steel.", STAPLES)
+    assert supported == ["1000 count", "copper"]
+    assert invented == ["12 mm", "steel"]
+
+
+def test_copy_evaluate_reports_each_kind_and_never_shows_the_reference(tiny_checkpoint, tmp_path):
+    import json
+
+    from django.core.management import call_command
+
+    products = tmp_path / "products.csv"
+    products.write_text(
+        "sku,title,brand,category,Colour,description\n"
+        "MUG-1,Stoneware mug,Clayhouse,Kitchen > Mugs,Sage green,A sage green mug for tea.\n"
+        "KET-1,Copper kettle,Kuchen,Kitchen > Kettles,Copper,A copper kettle for the hob.\n"
+    )
+    out = tmp_path / "eval.json"
+    call_command(
+        "copy_evaluate",
+        "--products",
+        str(products),
+        "--kinds",
+        "description,seo_title",
+        "--model",
+        tiny_checkpoint,
+        "--candidates",
+        "2",
+        "--json",
+        str(out),
+    )
+    report = json.loads(out.read_text())
+    assert set(report["kinds"]) == {"description", "seo_title"}
+    description = report["kinds"]["description"]
+    for key in (
+        "guard_pass_rate",
+        "products_with_passing_variant",
+        "claim_precision",
+        "invented_claims_in_passing",
+        "mean_fact_coverage",
+        "chrf",
+        "products_per_minute",
+    ):
+        assert key in description
+    assert description["products"] == 2 and description["chrf"] is not None
+    assert report["kinds"]["seo_title"]["chrf"] is None  # a title is not a description
+    assert report["samples"] and "A sage green mug for tea." not in json.dumps(report["samples"])
+
+
+def test_copy_evaluate_names_a_missing_reference_column(tiny_checkpoint, tmp_path):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    products = tmp_path / "products.csv"
+    products.write_text("sku,title\nMUG-1,Stoneware mug\n")
+    with pytest.raises(CommandError, match="no 'copy' column"):
+        call_command(
+            "copy_evaluate",
+            "--products",
+            str(products),
+            "--reference-column",
+            "copy",
+            "--model",
+            tiny_checkpoint,
+            "--json",
+            str(tmp_path / "x.json"),
+        )
