@@ -7,7 +7,8 @@ from its facts and says which *continuations* of a text are allowed:
 - **numbers**: a number may only be written if its value is in the facts (values compared as
   the guards compare them, so ``1-9/16`` is one number). While a number is being written, its
   digits so far must start some number of the facts, and it may only end once it is one of them;
-  a number glued to letters ("TRA708T", "M3") is a code, as for the guards;
+  a number glued to letters ("TRA708T", "M3") is a code, as for the guards. A unit after it
+  must be of the kind the facts give it with ("40 mm" in the facts: not "40 kg");
 - **claim words**: a material, certification or regulated-claim term from the guards'
   vocabularies ("steel", "waterproof", "organic", "warranty", "CE") that the facts lack;
 - **origins**: a capitalised name right after an origin cue ("made in", "crafted in the") when
@@ -35,9 +36,11 @@ from dataclasses import dataclass, field
 import torch
 
 from contentgen.guards import (
+    AMBIGUOUS_UNITS,
     CLAIM_TERMS,
     MATERIAL_GROUPS,
     ORIGIN_CUE_WORDS,
+    UNIT_DIMENSION,
     extract_numbers,
     facts_corpus,
     phrase_in,
@@ -49,6 +52,8 @@ __all__ = ["Grounding", "Fit", "GroundedDecoding", "token_strings"]
 # A number as the model writes it: digits with inner separators ("1-9/16", "1,200", "2.5").
 _RUN = re.compile(r"\d+(?:[.,/\-]\d+)*")
 _OPEN_RUN = re.compile(r"\d[\d.,/\-]*$")
+# a number, then its unit word as far as it is written ("40 c", "40 cm", "1-9/16-inch")
+_NUMBER_UNIT = re.compile(r"(?<![\w.])(?P<num>\d+(?:[.,/\-]\d+)*)\s?-?\s?(?P<unit>[A-Za-z]+)\b")
 _SEPARATORS = ".,/-"
 # At most one number per this many words once a text has two (spec sheets stay spec sheets).
 WORDS_PER_NUMBER = 8
@@ -74,6 +79,8 @@ class Grounding:
 
     values: list[float] = field(default_factory=list)
     surfaces: set[str] = field(default_factory=set)
+    # value -> the kinds of unit the facts give it with ("length", "weight"...)
+    dimensions: dict[float, set[str]] = field(default_factory=dict)
     # last word -> the words before it, for each forbidden term ("stainless steel")
     forbidden: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     forbidden_upper: set[str] = field(default_factory=set)
@@ -82,7 +89,12 @@ class Grounding:
     @classmethod
     def from_facts(cls, facts: dict) -> Grounding:
         corpus = facts_corpus(facts)
-        values = [n.value for n in extract_numbers(corpus)]
+        mentions = extract_numbers(corpus)
+        values = [n.value for n in mentions]
+        dimensions: dict[float, set[str]] = {}
+        for n in mentions:
+            if n.dimension and n.dimension != "money":
+                dimensions.setdefault(n.value, set()).add(n.dimension)
         surfaces = set(_RUN.findall(corpus))
         for v in values:
             if float(v).is_integer():
@@ -105,7 +117,7 @@ class Grounding:
                 if words:
                     forbidden.setdefault(words[-1], []).append(words[:-1])
         origin = bool(re.search(r"\b(?:made in|origin|country)\b", corpus, re.IGNORECASE))
-        return cls(values, surfaces, forbidden, upper, origin)
+        return cls(values, surfaces, dimensions, forbidden, upper, origin)
 
     # ------------------------------------------------------------------ numbers
 
@@ -141,6 +153,29 @@ class Grounding:
                     return False
             elif not self.number_closed_ok(m.group(0)):
                 return False
+        return True
+
+    def units_ok(self, before: str, piece: str) -> bool:
+        """A unit after a number of the facts must be of the kind the facts give it with
+        ("40 mm" in the facts: "40 cm" is refused, "40 inches" too)."""
+        if not self.dimensions:
+            return True
+        text = before[-40:] + piece
+        start = len(text) - len(piece)
+        for m in _NUMBER_UNIT.finditer(text):
+            if m.end("unit") < start:
+                continue  # judged when it was written
+            unit = m.group("unit").lower()
+            dimension = UNIT_DIMENSION.get(unit)
+            spaced = m.start("unit") > m.end("num")
+            if dimension is None or (unit in AMBIGUOUS_UNITS and spaced):
+                continue
+            if len(unit) < 2 and m.end("unit") == len(text):
+                continue  # "40 g" may still become "40 great": judged when the word ends
+            for n in extract_numbers(m.group("num")):
+                known = next((d for v, d in self.dimensions.items() if _same(v, n.value)), None)
+                if known and dimension not in known:
+                    return False
         return True
 
     # ------------------------------------------------------------------ words
@@ -185,6 +220,7 @@ class Grounding:
     def allows(self, before: str, piece: str) -> bool:
         return (
             self.numbers_ok(before, piece)
+            and self.units_ok(before, piece)
             and self.words_ok(before, piece)
             and self.origin_ok(before, piece)
         )

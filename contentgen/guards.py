@@ -641,6 +641,8 @@ def _facts_text(facts: dict) -> str:
 # The claim vocabularies as plain terms, for grounded decoding (contentgen.grounding), which
 # keeps the model from writing a term the facts lack; the regexes above stay the judge.
 MATERIAL_GROUPS: list[tuple[str, ...]] = _MATERIAL_GROUPS
+UNIT_DIMENSION: dict[str, str] = _UNIT_DIMENSION
+AMBIGUOUS_UNITS: frozenset[str] = frozenset(_AMBIGUOUS_UNITS)
 CLAIM_TERMS: list[tuple[str, ...]] = [
     ("CE",),
     ("UL",),

@@ -55,6 +55,14 @@ def test_a_number_absent_from_the_facts_cannot_be_started_finished_or_cut_short(
     assert not writes(g, ["Legs are ", "1", "-", "9", "/", "1", " in"])  # 1-9/1 is no fact
 
 
+def test_a_number_of_the_facts_keeps_the_kind_of_unit_the_facts_give_it():
+    g = Grounding.from_facts({"title": "Bolt", "attributes": {"Length": "40 mm", "Weight": "12 g"}})
+    assert writes(g, ["It is ", "40", " mm", " long and weighs ", "12", " g", "."])
+    assert not writes(g, ["It is ", "40", " kg"])
+    assert not writes(g, ["It is ", "40", " g", " heavy"])  # "g" judged once the word ends
+    assert writes(g, ["It is ", "40", " great"])  # "g" then was not a unit
+
+
 def test_numbers_inside_codes_are_codes_not_claims():
     g = Grounding.from_facts(STAPLES)
     assert writes(g, ["Fits the TRA", "708", "T tacker."])
