@@ -266,7 +266,10 @@ def test_approved_texts_become_brand_voice_examples_and_training_rows(shop, prod
     )
 
     voice = BrandVoice.objects.get(merchant=shop.merchant)
-    assert {"kind": "seo_title", "text": GOOD_SEO_TITLE, "source": "approved"} in voice.examples
+    title = next(e for e in voice.examples if e["text"] == GOOD_SEO_TITLE)
+    assert title["kind"] == "seo_title" and title["source"] == "approved"
+    # the product's category and SKU go with it, so generation can pick the nearest examples
+    assert title["sku"] == products[0].sku and title["category"] == products[0].category
 
     rows = selectors.approved_examples(shop.merchant)
     assert [(r.sku, r.kind, r.edited) for r in rows] == [
