@@ -149,6 +149,8 @@ def run(backend, items, kind: str, batch_size: int, max_new_tokens: int | None) 
         backend,
         requests,
         variants=1,
+        candidates=1,  # raw model throughput: one sample, no grounding (bench_copy_pipeline
+        grounded=False,  # measures the whole pipeline)
         max_attempts=1,
         batch_size=batch_size,
         stats=stats,
