@@ -44,6 +44,7 @@ from typing import Any
 
 import torch
 
+from contentgen.adapters import DEFAULT_GGUF_FILE, DEFAULT_MODEL_LABEL
 from contentgen.grounding import GroundedDecoding
 
 __all__ = [
@@ -59,8 +60,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL_LABEL = "SmolLM2-135M-Instruct"
-DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MAX_LOADED_ADAPTERS = 8
 MAX_CACHED_PREFIXES = 8
 MIN_SHARED_PREFIX_TOKENS = 16

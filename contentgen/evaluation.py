@@ -25,6 +25,7 @@ from contentgen.guards import (
     extract_numbers,
     facts_corpus,
     phrase_in,
+    same_value,
 )
 
 __all__ = ["claims", "KindReport", "chrf"]
@@ -38,7 +39,7 @@ def claims(text: str, facts: dict) -> tuple[list[str], list[str]]:
     supported: list[str] = []
     invented: list[str] = []
     for n in extract_numbers(text):
-        found = any(abs(n.value - v) <= 1e-6 * max(1.0, abs(v)) for v in values)
+        found = any(same_value(n.value, v) for v in values)
         (supported if found else invented).append(n.text)
     lowered = text.lower()
     for group in MATERIAL_GROUPS:

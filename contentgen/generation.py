@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from contentgen.facts import is_thin
-from contentgen.grounding import Fit, Grounding
+from contentgen.grounding import DANGLING_WORDS, Fit, Grounding
 from contentgen.guards import HARD, SOFT, Flag, check_copy
 from contentgen.prompts import DEFAULT_FACTS_BUDGET_CHARS, build_prompt, parse_answer, render_prompt
 from contentgen.specs import get_spec
@@ -457,8 +457,9 @@ def _last_sentence_end(text: str, min_words: int) -> str:
     return ""
 
 
+# the words a line may not end on while decoding (contentgen.grounding), trimmed the same way
 _DANGLING_TAIL = re.compile(
-    r"(?:\s+(?:a|an|and|&|as|at|by|for|from|in|of|on|or|the|to|with|your|our|its))+\s*$",
+    r"(?:\s+(?:" + "|".join(re.escape(w) for w in sorted(DANGLING_WORDS)) + r"))+\s*$",
     re.IGNORECASE,
 )
 

@@ -44,6 +44,7 @@ from contentgen.guards import (
     extract_numbers,
     facts_corpus,
     phrase_in,
+    same_value,
 )
 from contentgen.specs import get_spec
 
@@ -58,19 +59,15 @@ _SEPARATORS = ".,/-"
 # At most one number per this many words once a text has two (spec sheets stay spec sheets).
 WORDS_PER_NUMBER = 8
 _WORD = re.compile(r"[A-Za-z]+")
-_DANGLING = {
+DANGLING_WORDS = frozenset({
     "a", "an", "and", "&", "as", "at", "by", "for", "from", "in", "of", "on", "or", "the",
     "to", "with", "your", "our", "its", "their", "+",
-}  # fmt: skip
+})  # fmt: skip
 _SENTENCE_END = (".", "!", "?")
 _CASED_TERMS = {"RoHS"}
 # Pieces that are never copy: markup and the prompt's fences ("<<<PRODUCT>>>", "<b>"),
 # Markdown emphasis, links and bracketed placeholders ("[Brand Name]").
 _NOT_COPY = re.compile(r"[<>\[\]{}]|\*\*|https?:|www\.|\|>|<\|")
-
-
-def _same(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
 
 
 @dataclass
@@ -123,7 +120,7 @@ class Grounding:
 
     def number_closed_ok(self, run: str) -> bool:
         found = extract_numbers(run)
-        return bool(found) and all(any(_same(n.value, v) for v in self.values) for n in found)
+        return bool(found) and all(any(same_value(n.value, v) for v in self.values) for n in found)
 
     def number_open_ok(self, run: str) -> bool:
         if any(s.startswith(run) for s in self.surfaces):
@@ -173,7 +170,9 @@ class Grounding:
             if len(unit) < 2 and m.end("unit") == len(text):
                 continue  # "40 g" may still become "40 great": judged when the word ends
             for n in extract_numbers(m.group("num")):
-                known = next((d for v, d in self.dimensions.items() if _same(v, n.value)), None)
+                known = next(
+                    (d for v, d in self.dimensions.items() if same_value(v, n.value)), None
+                )
                 if known and dimension not in known:
                     return False
         return True
@@ -266,7 +265,7 @@ class Fit:
             return False
         line = body.split("\n")[-1].strip()
         last = line.split()[-1].lower() if line.split() else ""
-        return last not in _DANGLING
+        return last not in DANGLING_WORDS
 
     def allows(self, text: str, piece: str) -> bool:
         if not piece or _NOT_COPY.search(piece):

@@ -691,6 +691,9 @@ ORIGIN_CUE_WORDS = frozenset(
 )
 
 
+same_value = _same_value  # numbers compared as the claim guards compare them
+
+
 def facts_corpus(facts: dict) -> str:
     """The product's facts as the claim guards read them (one "label: value" line each)."""
     return _facts_text(facts)

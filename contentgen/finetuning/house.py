@@ -99,15 +99,18 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", (text or "").replace("\u00a0", " ")).strip()
 
 
-def read_myntra(path: Path) -> list[SourceProduct]:
+def read_product_copy(path: Path, source: str, currency: str) -> list[SourceProduct]:
+    """Products of a ``product_copy`` file (Myntra and Luma share its schema: sku, title,
+    brand, category, price, attributes_json, description); gzip files are read as such."""
     csv.field_size_limit(10**7)
     out = []
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             attributes = {
                 _clean(k): _clean(v) for k, v in json.loads(row["attributes_json"] or "{}").items()
             }
-            # the age group repeats the gender ("Adults-Women"); a prompt needs it once
+            # Myntra's age group repeats the gender ("Adults-Women"); a prompt needs it once
             attributes.pop("Age Group", None)
             facts = {
                 "sku": row["sku"],
@@ -115,14 +118,16 @@ def read_myntra(path: Path) -> list[SourceProduct]:
                 "brand": _clean(row["brand"]),
                 "category": _clean(row["category"]),
                 "price": _clean(row["price"]),
-                "currency": "INR",
+                "currency": currency,
                 "attributes": {k: v for k, v in attributes.items() if k and v},
             }
             group = facts["category"].split(" > ")[0]
-            out.append(
-                SourceProduct(row["sku"], "myntra", facts, _clean(row["description"]), group)
-            )
+            out.append(SourceProduct(row["sku"], source, facts, _clean(row["description"]), group))
     return out
+
+
+def read_myntra(path: Path) -> list[SourceProduct]:
+    return read_product_copy(path, "myntra", "INR")
 
 
 def read_amazon(path: Path) -> list[SourceProduct]:
@@ -147,24 +152,7 @@ def read_amazon(path: Path) -> list[SourceProduct]:
 
 
 def read_luma(path: Path) -> list[SourceProduct]:
-    out = []
-    with open(path, encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            attributes = {
-                _clean(k): _clean(v) for k, v in json.loads(row["attributes_json"] or "{}").items()
-            }
-            facts = {
-                "sku": row["sku"],
-                "title": _clean(row["title"]),
-                "brand": _clean(row["brand"]),
-                "category": _clean(row["category"]),
-                "price": _clean(row["price"]),
-                "currency": "USD",
-                "attributes": {k: v for k, v in attributes.items() if k and v},
-            }
-            group = facts["category"].split(" > ")[0]
-            out.append(SourceProduct(row["sku"], "luma", facts, _clean(row["description"]), group))
-    return out
+    return read_product_copy(path, "luma", "USD")
 
 
 # --------------------------------------------------------------------------- targets

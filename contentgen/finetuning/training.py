@@ -40,9 +40,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from contentgen.adapters import DEFAULT_GGUF_FILE, DEFAULT_MODEL_LABEL, is_default_model
+
 LLAMA_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-DEFAULT_MODEL_LABEL = "SmolLM2-135M-Instruct"
 ADAPTER_META_FILE = "merchlab_adapter.json"
 CHECKPOINTS_DIR = "checkpoints"
 _STATE_FILE = "trainer_state.pt"
@@ -258,11 +258,7 @@ def base_model_key(model: str | None) -> str:
     GGUF file); an existing local path compares by its real path; a Hub id by itself.
     """
     name = (model or "").strip()
-    if (
-        not name
-        or name.lower() in ("default", DEFAULT_MODEL_LABEL.lower())
-        or os.path.basename(name) == DEFAULT_GGUF_FILE
-    ):
+    if is_default_model(name):
         return DEFAULT_MODEL_LABEL
     if os.path.exists(name):
         return os.path.realpath(name)
