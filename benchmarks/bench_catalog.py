@@ -16,7 +16,7 @@ What it measures (writes benchmarks/results/catalog.json):
    Target: p95 under 150 ms.
 
 The benchmark merchant ("bench-catalog") is deleted and re-created on each run. Runs on whatever
-DATABASE_URL names; the figures the README quotes are on PostgreSQL. DEBUG is switched off after
+DATABASE_URL names; the figures docs/benchmarks/catalog.md quotes are on PostgreSQL. DEBUG is switched off after
 start-up so Django does not keep every SQL query in memory.
 """
 
@@ -242,7 +242,7 @@ def main() -> int:
     args = parser.parse_args()
 
     if connection.vendor != "postgresql":
-        print(f"warning: running on {connection.vendor}; the README figures are for PostgreSQL")
+        print(f"warning: running on {connection.vendor}; the documented figures are for PostgreSQL")
     call_command("migrate", run_syncdb=True, verbosity=0)
     settings.DEBUG = False  # do not keep every query in memory; templates lose debug info
     started = datetime.now(UTC)

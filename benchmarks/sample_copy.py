@@ -1,4 +1,4 @@
-"""Sample outputs of the real pipeline for a few demo products (the README's examples).
+"""Sample outputs of the real pipeline for a few demo products (the examples in docs/guide/copy-generation.md).
 
     python benchmarks/sample_copy.py [--device cuda] [--products 4] [--model ID_OR_PATH]
 

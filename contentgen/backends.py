@@ -136,7 +136,7 @@ def _cpu_dtype() -> torch.dtype:
     where the CPU has native bf16 matrix instructions, else float32).
 
     On such a CPU bfloat16 about doubles generation throughput, batched and one at a time (see
-    README, Copy generation > Performance), but rounding then differs with the batch's shape,
+    docs/benchmarks/generation.md), but rounding then differs with the batch's shape,
     so a product's text also depends on the batch it shares; float32 keeps it to the seed alone.
     """
     choice = os.environ.get("CONTENTGEN_CPU_DTYPE", "").strip().lower()

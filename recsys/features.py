@@ -203,7 +203,7 @@ class ItemFeatureConfig:
 
     The identity outweighs all metadata together (4.0 vs about 2.25 when every group is
     present): tuned on the shared evaluation data sets, where a product's own history predicts
-    better than its metadata once it has some (README, recommender evaluation). A product
+    better than its metadata once it has some (docs/internals/recommender.md, evaluation). A product
     without history has no identity, so its metadata alone places it.
     """
 
@@ -234,7 +234,7 @@ class ItemFeatureConfig:
 class UserFeatureConfig:
     """Total weight per visitor feature group. The identity dominates (3.0 vs at most 2.0 for
     the rest): a visitor's own history says more than their device or country, which matter
-    most for visitors the model has not seen (tuned on MovieLens 100K, README)."""
+    most for visitors the model has not seen (tuned on MovieLens 100K, docs/internals/recommender.md)."""
 
     identity: float = 3.0
     country: float = 0.5

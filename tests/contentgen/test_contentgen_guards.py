@@ -338,7 +338,7 @@ def test_flags_serialise_for_storage():
 
 
 # ---------------------------------------------------------------- invented names and places
-# Cases from real SmolLM2-135M outputs (README "Copy generation" sample outputs).
+# Cases from real SmolLM2-135M outputs (docs/guide/copy-generation.md, sample outputs).
 
 KETTLE = {
     "sku": "KET-1",

@@ -1,4 +1,4 @@
-"""The compose file wires the services the README promises (the engine itself is not needed)."""
+"""The compose file wires the services docs/operations/docker.md promises (the engine itself is not needed)."""
 
 import json
 import os

@@ -137,7 +137,7 @@ def test_migrations_upgrade_a_copy_of_a_populated_database_and_backups_restore(
         if label.startswith(("catalog.", "tracking.", "accounts.", "jobs.")):
             assert after[label] == n, (label, n, after[label])
 
-    # The documented backup and restore (README: Backups).
+    # The documented backup and restore (docs/operations/backups-and-upgrades.md).
     if not (shutil.which("pg_dump") and shutil.which("pg_restore")):
         pytest.skip("pg_dump/pg_restore are not installed (apt-get install postgresql-client)")
     dump = tmp_path / "merchlab.dump"
