@@ -68,7 +68,7 @@ MAX_PRICE = Decimal("9999999999.99")
 MAX_FIELD_CHARS = 100_000  # the csv module's own limit for one cell
 STATUSES = ("active", "archived")
 
-# A SKU is part of every per-product web address (/api/v1/products/<sku>, the dashboard's pages),
+# A SKU is part of every per-product web address (/api/v1/products/<sku>, the storefront's),
 # so it cannot hold what a path cannot carry: "/" and "\\" (separators), "?" and "#" (end the
 # path), "%" (starts an escape), whitespace and control characters; nor be "." or "..".
 SKU_PATTERN = r"^[^\s\x00-\x1f\x7f/\\?#%]+$"
@@ -76,6 +76,8 @@ SKU_RULE = (
     "A SKU is letters, digits and punctuation without spaces, control characters or any of "
     "/ \\ ? # %, and is not '.' or '..' (it is part of the product's web address)."
 )
+# Paths of the product API that a SKU of this name would be shadowed by.
+RESERVED_SKUS = ("bulk", "export.csv")
 # The same, for Django validators (which %-format their message with the value).
 SKU_RULE_FORMAT = SKU_RULE.replace("%", "%%")
 _SKU_RE = re.compile(SKU_PATTERN)
@@ -431,6 +433,8 @@ def sku_problem(sku: str) -> str | None:
         return f"is {len(sku):,} characters long; the limit is {MAX_LENGTHS['sku']}"
     if not _SKU_RE.match(sku) or sku in (".", ".."):
         return SKU_RULE
+    if sku in RESERVED_SKUS:
+        return f"{sku!r} is the name of an API path ({', '.join(RESERVED_SKUS)} are reserved)"
     return None
 
 
