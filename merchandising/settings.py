@@ -263,7 +263,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Merchlab API",
     "DESCRIPTION": (
         "Merchant API (`Authorization: Bearer sk_...` or the dashboard session) and storefront API "
-        "(`X-Storefront-Key: pk_...`)."
+        "(`X-Storefront-Key: pk_...`). JSON bodies nest at most MERCHLAB_JSON_MAX_DEPTH (32) lists "
+        "and objects deep and hold valid Unicode text (no NUL, no lone UTF-16 surrogate); other "
+        "limits are in docs/input-limits.md."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
