@@ -30,8 +30,13 @@ def demo_storefront_setup(*, merchant, user, origin: str) -> str:
         _, raw = api_key_create(
             merchant=merchant, name=DEMO_KEY_NAME, kind=ApiKey.Kind.PUBLISHABLE, created_by=user
         )
-        cache.set(demo_key_cache_key(merchant), raw, None)
+        demo_storefront_adopt_key(merchant=merchant, raw=raw)
     return raw
+
+
+def demo_storefront_adopt_key(*, merchant, raw: str) -> None:
+    """Let the demo storefront page embed this publishable key (the demo seed's own key)."""
+    cache.set(demo_key_cache_key(merchant), raw, None)
 
 
 # The slots every shop starts with (issue 6): home "for you", product page "similar",
