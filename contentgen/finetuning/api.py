@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from contentgen.finetuning import selectors, services
@@ -17,6 +17,7 @@ from contentgen.finetuning.serializers import (
     RollbackSerializer,
 )
 from merchandising.accounts.api_base import MerchantGenericAPIView
+from merchandising.parsers import CheckedJSONParser
 
 
 def _user(request):
@@ -35,7 +36,7 @@ class AdaptersAPI(MerchantGenericAPIView):
     """GET: the merchant's adapter registry, newest first. POST: start a fine-tune (202)."""
 
     serializer_class = FinetuneStartSerializer
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [CheckedJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(operation_id="adapters_list", responses=AdapterSerializer(many=True))
     def get(self, request):

@@ -30,6 +30,7 @@ from typing import Any
 
 from contentgen.finetuning.training import Example, encode_example
 from contentgen.specs import KIND_NAMES, get_spec, normalize_kind
+from merchandising import inputs
 
 MIN_EXAMPLES = 30
 ENOUGH_PER_KIND = 50
@@ -335,9 +336,9 @@ def _parse_jsonl(text: str) -> tuple[list[CopyRecord], list[str]]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(f"line {n}: not valid JSON ({exc.msg}).")
+            obj = inputs.json_loads(line)
+        except inputs.JSONRefused as exc:
+            errors.append(f"line {n}: {exc}")
             continue
         if not isinstance(obj, dict):
             errors.append(f"line {n}: expected an object with product, kind and text.")

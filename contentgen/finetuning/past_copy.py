@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from contentgen.finetuning import data as D
 from contentgen.specs import KIND_NAMES, normalize_kind
+from merchandising import inputs
 
 MAX_PAST_COPY_BYTES = 5 * 1024 * 1024
 MAX_PROBLEMS_KEPT = 200
@@ -166,9 +166,9 @@ def _jsonl_rows(text: str, problems: list[Problem]) -> tuple[list[_Row], int]:
             problems.append(Problem(n, "bad_line", message, field_name))
 
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad(f"not valid JSON ({exc.msg} at column {exc.colno}).")
+            obj = inputs.json_loads(line)
+        except inputs.JSONRefused as exc:
+            bad(str(exc))
             continue
         if not isinstance(obj, dict):
             bad("expected an object with product, kind and text.")

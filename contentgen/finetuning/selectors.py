@@ -30,6 +30,22 @@ log = logging.getLogger(__name__)
 FINETUNE_JOB_KIND = "finetune"
 
 
+def base_models_allowed() -> dict[str, str]:
+    """The base models a merchant may fine-tune, by the name the API and pages show -> the model
+    id or local path the worker loads. ``default`` (the configured generation model) always;
+    more only as the operator lists them in ``CONTENTGEN_FINETUNE_MODELS`` ("name=id-or-path" or
+    a Hugging Face id, comma-separated). A request names one of these, never a path."""
+    allowed = {"default": ""}
+    for entry in getattr(settings, "CONTENTGEN_FINETUNE_MODELS", []):
+        name, sep, source = entry.partition("=")
+        name, source = name.strip(), source.strip()
+        if not sep:
+            source = name
+        if name and source:
+            allowed[name] = source
+    return allowed
+
+
 def adapter_list(merchant) -> QuerySet[AdapterVersion]:
     return AdapterVersion.objects.filter(merchant=merchant).select_related(
         "activated_by", "created_by", "job"

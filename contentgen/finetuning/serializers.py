@@ -5,6 +5,9 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from contentgen.finetuning.models import AdapterActivation, AdapterVersion
+from contentgen.finetuning.selectors import base_models_allowed
+from merchandising.inputs import DB_INT_MAX
+from merchandising.parsers import CheckedJSONField
 
 
 class AdapterSerializer(serializers.ModelSerializer):
@@ -58,17 +61,31 @@ class ActivationSerializer(serializers.ModelSerializer):
 
 
 class FinetuneStartSerializer(serializers.Serializer):
-    settings = serializers.JSONField(
+    settings = CheckedJSONField(
         required=False, help_text='LoRA settings to override, e.g. {"rank": 8, "max_steps": 200}'
     )
     model = serializers.CharField(
-        required=False, allow_blank=True, help_text="base model id or local path"
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="The base model to fine-tune, by name: `default` (the configured generation "
+        "model) or one the operator allows in CONTENTGEN_FINETUNE_MODELS. Never a path.",
     )
     eval_fraction = serializers.FloatField(
         required=False, default=0.2, min_value=0.05, max_value=0.45
     )
     auto_activate = serializers.BooleanField(required=False, default=False)
     file = serializers.FileField(required=False, help_text="optional JSONL or CSV of past copy")
+
+    def validate_model(self, value: str) -> str:
+        """The allowed model's id or path ("" for the default) for the name sent."""
+        allowed = base_models_allowed()
+        name = (value or "").strip() or "default"
+        if name not in allowed:
+            raise serializers.ValidationError(
+                f"Not a base model this server fine-tunes; one of: {', '.join(allowed)}."
+            )
+        return allowed[name]
 
     def validate_settings(self, value):
         if not isinstance(value, dict):
@@ -78,7 +95,11 @@ class FinetuneStartSerializer(serializers.Serializer):
 
 class RollbackSerializer(serializers.Serializer):
     to = serializers.IntegerField(
-        required=False, allow_null=True, help_text="adapter id; null or absent: the base model"
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=DB_INT_MAX,
+        help_text="adapter id; null or absent: the base model",
     )
 
 

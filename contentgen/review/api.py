@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 
 from merchandising.accounts.api_base import MerchantGenericAPIView
 from merchandising.catalog import selectors as catalog
+from merchandising.inputs import DB_INT_MAX
+from merchandising.pagination import CheckedLimitOffsetPagination
 
 from . import selectors, services
 from .serializers import (
@@ -25,7 +26,7 @@ from .serializers import (
 )
 
 
-class ReviewPage(LimitOffsetPagination):
+class ReviewPage(CheckedLimitOffsetPagination):
     default_limit = 100
     max_limit = 500
 
@@ -225,7 +226,7 @@ class CopyHistoryAPI(ReviewAPIView):
 
 
 class RevertSerializer(serializers.Serializer):
-    revision_id = serializers.IntegerField(min_value=1)
+    revision_id = serializers.IntegerField(min_value=1, max_value=DB_INT_MAX)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 

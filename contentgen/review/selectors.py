@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from contentgen.models import CopyDraft
@@ -63,7 +64,7 @@ def drafts_filtered(
     elif flag == "passed":
         qs = qs.filter(passed=True)
     elif flag:
-        qs = qs.filter(flags__contains=[{"code": flag}])
+        qs = qs.filter(_has_flag(merchant, flag))
     if kind:
         qs = qs.filter(kind=kind)
     if field:
@@ -90,6 +91,22 @@ def drafts_filtered(
     if product_id:
         qs = qs.filter(product_id=product_id)
     return qs
+
+
+def _has_flag(merchant, code: str) -> Q:
+    """Drafts with a flag of this code. PostgreSQL answers JSON containment from the index;
+    SQLite has no JSON `contains` lookup, so there the flags array is searched with JSON1's
+    json_each (the table name comes from the model, the code is a bound parameter)."""
+    if connection.features.supports_json_field_contains:
+        return Q(flags__contains=[{"code": code}])
+    table = CopyDraft._meta.db_table
+    return Q(
+        pk__in=RawSQL(
+            f"SELECT d.id FROM {table} d, json_each(d.flags) f "  # noqa: S608
+            "WHERE d.merchant_id = %s AND json_extract(f.value, '$.code') = %s",
+            [merchant.pk, code],
+        )
+    )
 
 
 @dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from contentgen.models import CopyDraft
+from merchandising.inputs import DB_INT_MAX
+from merchandising.parsers import CheckedJSONField
 
 from .models import RejectionReason, ReviewDecision
 
@@ -87,7 +89,7 @@ class ApproveSerializer(serializers.Serializer):
 
 
 class EditApproveSerializer(ApproveSerializer):
-    text = serializers.JSONField(
+    text = CheckedJSONField(
         help_text="The edited text; a list (or one item per line) for list kinds."
     )
 
@@ -100,7 +102,9 @@ class RejectSerializer(serializers.Serializer):
 class BulkSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=["approve", "reject"])
     draft_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=500
+        child=serializers.IntegerField(min_value=1, max_value=DB_INT_MAX),
+        min_length=1,
+        max_length=500,
     )
     reason = serializers.ChoiceField(choices=RejectionReason.choices, required=False)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")

@@ -46,8 +46,17 @@ def merchant_update_origins(*, merchant: Merchant, origins: list[str]) -> Mercha
 
 @transaction.atomic
 def membership_set(*, merchant: Merchant, user, role: str) -> Membership:
+    """Give ``user`` the ``role`` at ``merchant``. Refuses to demote the last owner (as removing
+    them is refused): a shop without an owner could never manage its keys or staff again."""
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}."})
+    current = Membership.objects.select_for_update().filter(merchant=merchant, user=user).first()
+    if current is not None and current.role == Role.OWNER and role != Role.OWNER:
+        owners = Membership.objects.select_for_update().filter(merchant=merchant, role=Role.OWNER)
+        if len(owners) <= 1:
+            raise ValidationError(
+                {"role": "A merchant needs at least one owner: make someone else owner first."}
+            )
     membership, _ = Membership.objects.update_or_create(
         merchant=merchant, user=user, defaults={"role": role}
     )

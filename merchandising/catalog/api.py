@@ -8,11 +8,11 @@ from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from merchandising.accounts.api_base import MerchantGenericAPIView
 from merchandising.jobs.serializers import JobSerializer
+from merchandising.pagination import CheckedCursorPagination
 
 from . import selectors, services
 from .serializers import (
@@ -25,7 +25,7 @@ from .serializers import (
 )
 
 
-class ProductCursor(CursorPagination):
+class ProductCursor(CheckedCursorPagination):
     ordering = "sku"
     page_size = 100
     page_size_query_param = "limit"

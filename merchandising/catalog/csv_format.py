@@ -12,6 +12,12 @@ Columns (header names are case-insensitive; order is free):
 
 Every row is checked before anything is written; each problem names its line (as a spreadsheet
 numbers it: the header is line 1), its column and the reason.
+
+Cells that a spreadsheet would run as a formula (they start with = + - @, a tab or a carriage
+return) are written with a leading apostrophe, the spreadsheet's own "this is text" mark, and the
+reader takes that apostrophe off again, so an export imports back to the same catalog. A cell
+that starts with apostrophes followed by such a character gets one more on export, so a value
+that itself starts with an apostrophe survives too. The limits are in docs/input-limits.md.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
+
+from merchandising.inputs import DB_INT_MAX, printable, text_problem
 
 CORE_COLUMNS = (
     "sku",
@@ -60,11 +68,81 @@ MAX_PRICE = Decimal("9999999999.99")
 MAX_FIELD_CHARS = 100_000  # the csv module's own limit for one cell
 STATUSES = ("active", "archived")
 
-_SKU_RE = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
+# A SKU is part of every per-product web address (/api/v1/products/<sku>, the storefront's),
+# so it cannot hold what a path cannot carry: "/" and "\\" (separators), "?" and "#" (end the
+# path), "%" (starts an escape), whitespace and control characters; nor be "." or "..".
+SKU_PATTERN = r"^[^\s\x00-\x1f\x7f/\\?#%]+$"
+SKU_RULE = (
+    "A SKU is letters, digits and punctuation without spaces, control characters or any of "
+    "/ \\ ? # %, and is not '.' or '..' (it is part of the product's web address)."
+)
+# Paths of the product API that a SKU of this name would be shadowed by.
+RESERVED_SKUS = ("bulk", "export.csv")
+# The same, for Django validators (which %-format their message with the value).
+SKU_RULE_FORMAT = SKU_RULE.replace("%", "%%")
+_SKU_RE = re.compile(SKU_PATTERN)
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Cells that a spreadsheet would run as a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# Text encodings an import may be read in: accepted spelling (lower case, "_" as "-") -> codec.
+# Only text encodings: a codec such as unicode_escape or punycode turns bytes into text by rules
+# of its own and could produce what no shop means (or what cannot be stored).
+ENCODINGS = {
+    "utf-8": "utf-8-sig",  # a byte-order mark, as Excel writes it, is dropped
+    "utf8": "utf-8-sig",
+    "utf-8-sig": "utf-8-sig",
+    "utf-16": "utf-16",
+    "utf-16-le": "utf-16-le",
+    "utf-16-be": "utf-16-be",
+    "cp1252": "cp1252",
+    "windows-1252": "cp1252",
+    "latin-1": "latin-1",
+    "latin1": "latin-1",
+    "iso-8859-1": "latin-1",
+    "iso-8859-15": "iso8859-15",
+    "cp1250": "cp1250",
+    "windows-1250": "cp1250",
+    "cp1251": "cp1251",
+    "windows-1251": "cp1251",
+    "mac-roman": "mac-roman",
+    "shift-jis": "shift_jis",
+    "cp932": "cp932",
+    "euc-jp": "euc_jp",
+    "gb18030": "gb18030",
+    "gbk": "gb18030",
+    "big5": "big5",
+    "euc-kr": "euc_kr",
+}
+# The names the API and the dashboard offer (the others above are accepted spellings of these).
+ENCODING_NAMES = (
+    "utf-8",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "cp1252",
+    "latin-1",
+    "iso-8859-15",
+    "cp1250",
+    "cp1251",
+    "mac-roman",
+    "shift-jis",
+    "cp932",
+    "euc-jp",
+    "gb18030",
+    "big5",
+    "euc-kr",
+)
+
+
+def encoding_name(encoding: str) -> str | None:
+    """The accepted name of ``encoding`` ("UTF_8" -> "utf-8"), None when it is not accepted."""
+    key = (encoding or "").strip().lower().replace("_", "-").replace(" ", "")
+    if key not in ENCODINGS:
+        return None
+    codec = ENCODINGS[key]
+    return next(n for n in ENCODING_NAMES if ENCODINGS[n] == codec)
 
 
 @dataclass(frozen=True)
@@ -122,11 +200,13 @@ class FileError(ValueError):
 
 def decode(data: bytes, encoding: str = "utf-8") -> str:
     """Decode the upload; a wrong encoding names the line and byte instead of guessing."""
-    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in {"utf-8", "utf8"} else encoding
+    name = encoding_name(encoding)
+    if name is None:
+        raise FileError(
+            f"Unknown encoding {printable(str(encoding))!r}; use one of {', '.join(ENCODING_NAMES)}."
+        )
     try:
-        return data.decode(codec)
-    except LookupError as exc:
-        raise FileError(f"Unknown encoding {encoding!r}.") from exc
+        return data.decode(ENCODINGS[name])
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         byte = data[exc.start : exc.start + 1].hex().upper()
@@ -142,22 +222,30 @@ def header_map(header: list[str]) -> dict[int, str]:
     names: dict[int, str] = {}
     seen: dict[str, int] = {}
     for index, raw in enumerate(header):
-        name = raw.strip().lower()
+        raw = unneutralise(raw.strip())
+        problem = text_problem(raw) or (
+            "contains control characters" if _CONTROL_RE.search(raw) else None
+        )
+        if problem:
+            raise FileError(
+                f"The name of column {index + 1} {problem}.", line=1, column=printable(raw)
+            )
+        name = raw.lower()
         for prefix in ("attr:", "attribute:"):
             if name.startswith(prefix):
-                name = "attr:" + raw.strip()[len(prefix) :].strip()
+                name = "attr:" + raw[len(prefix) :].strip()
                 break
         else:
             if name not in CORE_COLUMNS + COPY_COLUMNS:
-                name = "attr:" + raw.strip()
+                name = "attr:" + raw
         if name in ("attr:", ""):
             raise FileError(f"Column {index + 1} has no name in the header.", line=1)
         key = name.lower()
         if key in seen:
             raise FileError(
-                f"Column {raw.strip()!r} appears twice in the header (columns {seen[key] + 1} and {index + 1}).",
+                f"Column {raw!r} appears twice in the header (columns {seen[key] + 1} and {index + 1}).",
                 line=1,
-                column=raw.strip(),
+                column=raw,
             )
         seen[key] = index
         names[index] = name
@@ -241,6 +329,16 @@ def validate_row(
     def err(column: str, message: str) -> None:
         errors.append(RowError(line, column, message))
 
+    # Take off the apostrophe an export put before a formula-like cell, and refuse text that
+    # cannot be stored (each bad cell is named by its column; attributes by their name).
+    values = {column: unneutralise((value or "").strip()) for column, value in values.items()}
+    for column, value in values.items():
+        problem = text_problem(value)
+        if problem:
+            err(column.removeprefix("attr:"), problem)
+    if errors:
+        return None, errors
+
     def text(column: str) -> str:
         value = (values.get(column) or "").strip()
         if _CONTROL_RE.search(value):
@@ -253,8 +351,10 @@ def validate_row(
     sku = text("sku")
     if not sku:
         err("sku", "is required")
-    elif not _SKU_RE.match(sku):
-        err("sku", "cannot contain spaces or control characters")
+    else:
+        problem = sku_problem(sku)
+        if problem:
+            err("sku", problem)
     title = text("title")
     if not title:
         err("title", "is required")
@@ -275,6 +375,8 @@ def validate_row(
             row.stock = int(stock)
             if row.stock < 0:
                 err("stock", "cannot be negative")
+            elif row.stock > DB_INT_MAX:
+                err("stock", f"is larger than {DB_INT_MAX:,}, the largest stock that can be stored")
         except ValueError:
             err("stock", f"{stock!r} is not a whole number")
     status = (values.get("status") or "").strip().lower()
@@ -325,6 +427,17 @@ def validate_row(
     return (None if errors else row), errors
 
 
+def sku_problem(sku: str) -> str | None:
+    """Why ``sku`` cannot be a SKU (see SKU_RULE), or None."""
+    if len(sku) > MAX_LENGTHS["sku"]:
+        return f"is {len(sku):,} characters long; the limit is {MAX_LENGTHS['sku']}"
+    if not _SKU_RE.match(sku) or sku in (".", ".."):
+        return SKU_RULE
+    if sku in RESERVED_SKUS:
+        return f"{sku!r} is the name of an API path ({', '.join(RESERVED_SKUS)} are reserved)"
+    return None
+
+
 def _parse_price(raw: str, err) -> Decimal | None:
     raw = (raw or "").strip()
     if not raw:
@@ -364,19 +477,41 @@ def _parse_list(raw: str, column: str, err) -> list[str]:
     return items
 
 
+def _formula_like(value: str) -> bool:
+    return value.lstrip("'").startswith(_FORMULA_START)
+
+
 def neutralise(value: str) -> str:
     """Make a cell safe to open in a spreadsheet: text that would run as a formula gets a leading
-    apostrophe (OWASP, "CSV Injection")."""
-    if value and value.startswith(_FORMULA_START):
+    apostrophe (OWASP, "CSV Injection"); so does one that starts with apostrophes and then such
+    a character, so that :func:`unneutralise` gives back exactly ``value``."""
+    if _formula_like(value):
         return "'" + value
     return value
+
+
+def unneutralise(value: str) -> str:
+    """The inverse of :func:`neutralise`: the apostrophe before a formula-like cell comes off."""
+    if value.startswith("'") and _formula_like(value):
+        return value[1:]
+    return value
+
+
+def attribute_column(name: str) -> str:
+    """The header of an attribute's column: ``attr:name`` where the bare name would be read as
+    a product column (an attribute called "title" or "attr:x")."""
+    lowered = name.lower()
+    if lowered in CORE_COLUMNS + COPY_COLUMNS or lowered.startswith(("attr:", "attribute:")):
+        return "attr:" + name
+    return name
 
 
 def write(rows: Iterable[dict], attribute_names: list[str], out) -> None:
     """Write products (dicts shaped like CleanRow plus `copy`) as CSV to the text stream `out`.
     The output re-imports to the same catalog."""
     writer = csv.writer(out)
-    writer.writerow(list(CORE_COLUMNS) + list(COPY_COLUMNS) + attribute_names)
+    header = [*CORE_COLUMNS, *COPY_COLUMNS, *(attribute_column(n) for n in attribute_names)]
+    writer.writerow([neutralise(c) for c in header])
     for row in rows:
         copy = row.get("copy") or {}
         attrs = row.get("attributes") or {}

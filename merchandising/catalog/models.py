@@ -6,12 +6,16 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
+from .csv_format import SKU_PATTERN, SKU_RULE_FORMAT
+
 COPY_FIELDS = ("description", "seo_title", "seo_description", "ad_headlines", "ad_descriptions")
 LIST_COPY_FIELDS = ("ad_headlines", "ad_descriptions")
 
-sku_validator = RegexValidator(
-    r"^[^\s\x00-\x1f\x7f]+$", "A SKU cannot contain spaces or control characters."
-)
+# The rule of csv_format.sku_problem, for full_clean (the API and the CSV check it first).
+sku_validators = [
+    RegexValidator(SKU_PATTERN, SKU_RULE_FORMAT),
+    RegexValidator(r"^\.{1,2}$", SKU_RULE_FORMAT, inverse_match=True),
+]
 currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as EUR.")
 
 
@@ -23,7 +27,7 @@ class Product(models.Model):
     merchant = models.ForeignKey(
         "accounts.Merchant", on_delete=models.CASCADE, related_name="products"
     )
-    sku = models.CharField(max_length=64, validators=[sku_validator])
+    sku = models.CharField(max_length=64, validators=sku_validators)
     title = models.CharField(max_length=300)
     brand = models.CharField(max_length=120, blank=True)
     category = models.CharField(

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from merchandising.inputs import DB_INT_MAX
+
 from . import csv_format
 from .models import COPY_FIELDS, LIST_COPY_FIELDS, Product
 
@@ -33,13 +35,18 @@ class CopySerializer(serializers.Serializer):
 class ProductWriteSerializer(serializers.Serializer):
     """What a merchant may send to create or change a product; the same limits as the CSV."""
 
-    sku = serializers.RegexField(r"^[^\s\x00-\x1f\x7f]+$", max_length=64)
+    sku = serializers.RegexField(
+        csv_format.SKU_PATTERN,
+        max_length=csv_format.MAX_LENGTHS["sku"],
+        error_messages={"invalid": csv_format.SKU_RULE_FORMAT},
+        help_text=csv_format.SKU_RULE,
+    )
     title = serializers.CharField(max_length=300)
     brand = serializers.CharField(max_length=120, required=False, allow_blank=True)
     category = serializers.CharField(max_length=300, required=False, allow_blank=True)
     price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal(0))
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False)
-    stock = serializers.IntegerField(min_value=0, required=False)
+    stock = serializers.IntegerField(min_value=0, max_value=DB_INT_MAX, required=False)
     status = serializers.ChoiceField(choices=Product.Status.choices, required=False)
     tags = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=50
@@ -65,6 +72,12 @@ class ProductWriteSerializer(serializers.Serializer):
                     f"Attribute name {name[:40]!r} contains control characters."
                 )
         return {k.strip(): v.strip() for k, v in value.items() if v.strip()}
+
+    def validate_sku(self, value: str) -> str:
+        problem = csv_format.sku_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
 
     def validate_category(self, value: str) -> str:
         return " > ".join(p.strip() for p in value.split(">") if p.strip())
@@ -127,12 +140,31 @@ class CopyRevisionSerializer(serializers.Serializer):
         return obj.created_by.get_username() if obj.created_by_id else None
 
 
+class EncodingField(serializers.ChoiceField):
+    """One of csv_format.ENCODING_NAMES; other spellings of them ("UTF8", "latin1") are accepted."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "invalid_choice": '"{input}" is not an accepted text encoding; use one of '
+                + ", ".join(csv_format.ENCODING_NAMES)
+                + "."
+            },
+        )
+        kwargs.setdefault("help_text", "The file's text encoding.")
+        super().__init__(choices=csv_format.ENCODING_NAMES, **kwargs)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(csv_format.encoding_name(str(data)) or str(data)[:40])
+
+
 class ImportSerializer(serializers.Serializer):
     file = serializers.FileField()
     partial = serializers.BooleanField(
         default=False, help_text="Import the valid rows even if some are bad."
     )
-    encoding = serializers.CharField(default="utf-8", max_length=20)
+    encoding = EncodingField(default="utf-8")
 
 
 def list_field_names() -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from merchandising.inputs import printable
 from merchandising.jobs.models import Job
 from merchandising.jobs.runner import JobError
 from merchandising.jobs.services import job_submit
@@ -30,6 +31,9 @@ from .models import (
 )
 
 UPSERT_BATCH = 1000
+# Rows an import writes per transaction: small enough that a write waits on an import for a
+# fraction of a second at most, large enough that the per-batch queries stay a small cost.
+IMPORT_BATCH = 500
 PRODUCT_FIELDS = (
     "title",
     "brand",
@@ -345,11 +349,19 @@ def product_import_csv(
     user=None,
     report: Report = _noop_report,
 ) -> dict:
-    """Validate every row, then upsert by SKU in one transaction.
+    """Validate every row, then upsert by SKU in batches of ``IMPORT_BATCH`` rows, one short
+    transaction each.
 
-    By default nothing is written when any row is bad; with `partial=True` the valid rows are
-    imported and the bad ones reported. Raises JobError (with the full result) when nothing was
-    written because of bad rows."""
+    The whole file is checked before the first write: by default nothing is written when any row
+    is bad; with `partial=True` the valid rows are imported and the bad ones reported. Raises
+    JobError (with the full result) when nothing was written because of bad rows.
+
+    Each batch commits on its own, so the import never holds the database's write lock for the
+    whole file (other requests and jobs write between batches). A product is never half-written:
+    its fields and its copy columns are in the same batch. If the job stops part-way (a crash, a
+    lost worker), the batches before it are saved; running the same file again finishes it, and
+    is idempotent: products are matched by SKU and unchanged ones (and unchanged copy) are left
+    as they are."""
     report(1, "Reading the file")
     try:
         text = csv_format.decode(data, encoding)
@@ -374,14 +386,16 @@ def product_import_csv(
             "Fix them and import again, or import only the valid rows.",
             {**summary, "written": False, "created": 0, "updated": 0},
         )
-    with transaction.atomic():
-        counts = products_upsert(
-            merchant=merchant,
-            rows=validation.rows,
-            user=user,
-            report=report,
-            progress_span=(30, 99),
-        )
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "copy_changes": 0}
+    rows = validation.rows
+    for offset in range(0, len(rows), IMPORT_BATCH):
+        batch = rows[offset : offset + IMPORT_BATCH]
+        with transaction.atomic():
+            part = products_upsert(merchant=merchant, rows=batch, user=user)
+        for key, value in part.items():
+            counts[key] += value
+        done = offset + len(batch)
+        report(30 + 69 * done // max(1, len(rows)), f"Saved {done:,} of {len(rows):,} products")
     skipped = f", skipped {bad_lines:,} bad rows" if bad_lines else ""
     return {
         **summary,
@@ -407,8 +421,20 @@ def product_import_submit(
     partial: bool = False,
     user=None,
 ) -> Job:
-    """Store the upload and queue an import job (the web process never parses big files)."""
+    """Store the upload and queue an import job (the web process never parses big files).
+    An encoding that is not one of csv_format.ENCODING_NAMES (or a spelling of one) is refused
+    here, before anything is stored."""
     from .tasks import import_catalog
+
+    name = csv_format.encoding_name(encoding)
+    if name is None:
+        raise ValidationError(
+            {
+                "encoding": f"{printable(str(encoding))!r} is not an accepted text "
+                f"encoding; use one of {', '.join(csv_format.ENCODING_NAMES)}."
+            }
+        )
+    encoding = name
 
     path = default_storage.save(
         f"imports/{merchant.slug}/{uuid.uuid4().hex}.csv", ContentFile(data)

@@ -7,6 +7,7 @@ from django import forms
 from merchandising.accounts.models import ApiKey, Role
 from merchandising.catalog import csv_format
 from merchandising.catalog.models import Product
+from merchandising.inputs import DB_INT_MAX
 
 
 class ProductForm(forms.Form):
@@ -17,7 +18,7 @@ class ProductForm(forms.Form):
     )
     price = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal(0))
     currency = forms.RegexField(r"^[A-Z]{3}$", max_length=3)
-    stock = forms.IntegerField(min_value=0)
+    stock = forms.IntegerField(min_value=0, max_value=DB_INT_MAX)
     status = forms.ChoiceField(choices=Product.Status.choices)
     image_url = forms.URLField(max_length=1000, required=False, assume_scheme="https")
     tags = forms.CharField(required=False, help_text="Separated by commas.")
@@ -77,13 +78,23 @@ class ProductForm(forms.Form):
         }
 
 
+ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "cp1252": "Windows-1252 (Excel)",
+    "latin-1": "ISO-8859-1 (Latin-1)",
+    "mac-roman": "Mac Roman",
+}
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(help_text="CSV with a header row; sku, title and price are required.")
     partial = forms.BooleanField(
         required=False, label="Import the valid rows even if some rows are bad"
     )
     encoding = forms.ChoiceField(
-        choices=[("utf-8", "UTF-8"), ("cp1252", "Windows-1252 (Excel)"), ("latin-1", "ISO-8859-1")],
+        choices=[
+            (name, ENCODING_LABELS.get(name, name.upper())) for name in csv_format.ENCODING_NAMES
+        ],
         initial="utf-8",
     )
 

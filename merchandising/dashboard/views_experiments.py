@@ -14,6 +14,7 @@ from merchandising.catalog.models import COPY_FIELDS, Product
 from merchandising.experiments import charts, selectors, services, stats
 from merchandising.experiments.api import daily_csv
 from merchandising.experiments.models import Experiment
+from merchandising.inputs import DB_INT_MAX
 from merchandising.storefront.models import Placement
 
 from .base import MerchantPageMixin
@@ -44,7 +45,7 @@ class ExperimentForm(forms.Form):
     traffic_share = forms.FloatField(min_value=0.0, max_value=1.0, initial=1.0)
     attribution_window_hours = forms.IntegerField(min_value=1, max_value=24 * 90, initial=72)
     minimum_detectable_effect = forms.FloatField(min_value=0.001, max_value=10.0, initial=0.05)
-    planned_sample_size = forms.IntegerField(min_value=1, required=False)
+    planned_sample_size = forms.IntegerField(min_value=1, max_value=DB_INT_MAX, required=False)
     sequential = forms.BooleanField(
         required=False, initial=True, label="Always-valid inference (safe to peek)"
     )

@@ -13,6 +13,8 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
+from merchandising import inputs
+from merchandising.parsers import json_max_depth
 from merchandising.storefront import selectors as placements
 from merchandising.storefront import services as placement_services
 from merchandising.storefront.models import Placement
@@ -99,11 +101,10 @@ class PlacementForm(forms.Form):
         if not raw:
             return kind()
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(
-                f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
-            ) from None
+            value = inputs.json_loads(raw, max_depth=json_max_depth())
+        except inputs.JSONRefused as exc:
+            message = exc.problem.message if exc.problem else str(exc)
+            raise ValidationError(message[0].upper() + message[1:]) from None
         if not isinstance(value, kind):
             raise ValidationError("Must be a JSON " + ("object." if kind is dict else "list."))
         return value

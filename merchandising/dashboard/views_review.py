@@ -20,6 +20,7 @@ from django.views import View
 from contentgen.models import CopyDraft
 from contentgen.review import selectors, services
 from contentgen.review.models import RejectionReason, ReviewDecision
+from merchandising import inputs
 from merchandising.catalog import selectors as catalog
 from merchandising.catalog.models import CopyRevision, Product
 
@@ -176,12 +177,7 @@ class BulkDecisionView(MerchantPageMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
-        ids = []
-        for raw in request.POST.getlist("draft_ids"):
-            try:
-                ids.append(int(raw))
-            except ValueError:
-                continue
+        ids = inputs.db_ids(request.POST.getlist("draft_ids"))
         action = request.POST.get("bulk_action", "")
         try:
             if action == "approve":

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views import View
 
+from merchandising import inputs
 from merchandising.jobs.models import Job
 from recsys.segments import rules, selectors, services
 from recsys.segments.models import Segment
@@ -147,7 +148,7 @@ class SegmentArchiveView(MerchantPageMixin, View):
 
 class SegmentMergeView(MerchantPageMixin, View):
     def post(self, request, merchant_slug):
-        ids = request.POST.getlist("segment_ids")
+        ids = inputs.db_ids(request.POST.getlist("segment_ids"))
         try:
             segment = services.segments_merge(
                 merchant=request.merchant, segment_ids=ids, name=request.POST.get("name", "")

@@ -21,6 +21,7 @@ from merchandising.accounts.keys import key_hash
 from merchandising.accounts.models import ApiKey, Merchant
 from merchandising.catalog import csv_format
 from merchandising.catalog.services import products_upsert
+from merchandising.storefront.services import demo_storefront_adopt_key
 
 from .catalog_data import catalog_csv_text
 
@@ -72,6 +73,8 @@ def seed_merchant(say: Callable[[str], None] = print) -> DemoContext:
             accounts.membership_set(merchant=merchant, user=users[username], role=role)
     context = DemoContext(merchant=merchant, owner=users["owner"], say=say)
     context.keys = _demo_keys(merchant, users["owner"])
+    # The demo storefront page shows the widget with the demo's own publishable key at once.
+    demo_storefront_adopt_key(merchant=merchant, raw=context.keys["publishable"])
     return context
 
 

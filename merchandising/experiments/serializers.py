@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from merchandising.catalog.models import COPY_FIELDS
+from merchandising.inputs import DB_INT_MAX
 
 from .models import Experiment, Variant
 
@@ -54,7 +55,7 @@ class ExperimentCreateSerializer(serializers.Serializer):
     traffic_share = serializers.FloatField(min_value=0.0, max_value=1.0, default=1.0)
     attribution_window_hours = serializers.IntegerField(min_value=1, max_value=24 * 90, default=72)
     planned_sample_size = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, default=None
+        min_value=1, max_value=DB_INT_MAX, required=False, allow_null=True, default=None
     )
     minimum_detectable_effect = serializers.FloatField(
         min_value=0.001, max_value=10.0, default=0.05
@@ -76,7 +77,9 @@ class ExperimentUpdateSerializer(serializers.Serializer):
     attribution_window_hours = serializers.IntegerField(
         min_value=1, max_value=24 * 90, required=False
     )
-    planned_sample_size = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    planned_sample_size = serializers.IntegerField(
+        min_value=1, max_value=DB_INT_MAX, required=False, allow_null=True
+    )
     minimum_detectable_effect = serializers.FloatField(
         min_value=0.001, max_value=10.0, required=False
     )

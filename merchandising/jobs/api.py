@@ -1,14 +1,14 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from merchandising.accounts.api_base import MerchantGenericAPIView
+from merchandising.pagination import CheckedCursorPagination
 
 from . import selectors, services
 from .serializers import JobSerializer
 
 
-class JobCursor(CursorPagination):
+class JobCursor(CheckedCursorPagination):
     ordering = "-created_at"
     page_size = 50
 

@@ -4,9 +4,32 @@ from __future__ import annotations
 
 import time
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
+from merchandising.accounts.keys import key_hash
+from merchandising.accounts.models import ApiKey
+
 from .models import Placement
+
+DEMO_KEY_NAME = "Demo storefront page"
+
+
+def demo_key_cache_key(merchant) -> str:
+    return f"storefront-demo:key:{merchant.pk}"
+
+
+def demo_storefront_key(merchant) -> str | None:
+    """The publishable key the demo storefront page embeds, once an owner has set the page up
+    (and while that key is not revoked); None before. Publishable keys are public (every shop
+    page carries one), so its plain text may be kept in the shared cache for all members."""
+    raw = cache.get(demo_key_cache_key(merchant))
+    if not raw:
+        return None
+    live = ApiKey.objects.filter(
+        merchant=merchant, key_hash=key_hash(raw), revoked_at__isnull=True
+    ).exists()
+    return raw if live else None
 
 
 def placements_list(merchant) -> QuerySet[Placement]:

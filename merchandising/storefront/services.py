@@ -4,10 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 
+from merchandising.accounts.models import ApiKey
+from merchandising.accounts.services import api_key_create, merchant_update_origins
+
 from .models import Placement
-from .selectors import placement_cache_forget
+from .selectors import (
+    DEMO_KEY_NAME,
+    demo_key_cache_key,
+    demo_storefront_key,
+    placement_cache_forget,
+)
+
+
+def demo_storefront_setup(*, merchant, user, origin: str) -> str:
+    """Make the demo storefront page work for every member (an owner's action, by POST): add
+    this app's ``origin`` to the storefront origins (the widget posts events from it) and create
+    the page's publishable key unless a live one exists. Returns the key."""
+    if origin not in (merchant.storefront_origins or []):
+        merchant_update_origins(merchant=merchant, origins=[*merchant.storefront_origins, origin])
+    raw = demo_storefront_key(merchant)
+    if raw is None:
+        _, raw = api_key_create(
+            merchant=merchant, name=DEMO_KEY_NAME, kind=ApiKey.Kind.PUBLISHABLE, created_by=user
+        )
+        demo_storefront_adopt_key(merchant=merchant, raw=raw)
+    return raw
+
+
+def demo_storefront_adopt_key(*, merchant, raw: str) -> None:
+    """Let the demo storefront page embed this publishable key (the demo seed's own key)."""
+    cache.set(demo_key_cache_key(merchant), raw, None)
+
 
 # The slots every shop starts with (issue 6): home "for you", product page "similar",
 # cart "complete the order". Merchants edit them and add their own.

@@ -21,7 +21,9 @@ EVENT_SCHEMA = inline_serializer(
         "visitor_id": serializers.CharField(max_length=MAX_VISITOR_ID),
         "sku": serializers.CharField(required=False),
         "ts": serializers.CharField(
-            required=False, help_text="ISO 8601 or unix seconds; default now"
+            required=False,
+            help_text="ISO 8601 or unix seconds; default now. At most a day ahead and "
+            "MERCHLAB_EVENT_MAX_AGE_DAYS (default 400) days back.",
         ),
         "value": serializers.FloatField(required=False),
         "placement": serializers.CharField(required=False),
@@ -68,7 +70,9 @@ class StorefrontEventsAPI(StorefrontAPIView):
         if not isinstance(events, list):
             raise exceptions.ValidationError({"events": ["Send a list of events."]})
         try:
-            result = services.events_ingest(merchant=request.merchant, events=events)
+            result = services.events_ingest(
+                merchant=request.merchant, events=events, max_age=services.storefront_max_age()
+            )
         except services.BatchTooLarge as exc:
             raise exceptions.ValidationError({"events": [str(exc)]}) from exc
         code = status.HTTP_400_BAD_REQUEST if events and len(result.errors) == len(events) else 200

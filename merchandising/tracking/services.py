@@ -28,6 +28,9 @@ from .models import MAX_EVENT_ID, MAX_VISITOR_ID, Event, EventType, VisitorLink
 MAX_BATCH = 500
 EVENT_TYPES = frozenset(EventType.values)
 MAX_FUTURE = timedelta(days=1)
+# No event is older than the Unix epoch, whoever sends it; the storefront API bounds the past
+# much closer (MERCHLAB_EVENT_MAX_AGE_DAYS) since a shop reports what happens now.
+OLDEST = datetime(1970, 1, 1, tzinfo=UTC)
 _CONTROL = re.compile(r"[\x00-\x1f]")
 _LIMITS = {"sku": 64, "placement": 64, "request_id": 64, "device": 32, "country": 64}
 
@@ -56,7 +59,12 @@ class BatchTooLarge(ValueError):
     pass
 
 
-def _parse_ts(value, now: datetime) -> datetime:
+def storefront_max_age() -> timedelta:
+    """How far in the past an event sent to the storefront API may be dated."""
+    return timedelta(days=int(getattr(settings, "MERCHLAB_EVENT_MAX_AGE_DAYS", 400)))
+
+
+def _parse_ts(value, now: datetime, max_age: timedelta | None = None) -> datetime:
     if value is None or value == "":
         return now
     if isinstance(value, datetime):
@@ -81,11 +89,18 @@ def _parse_ts(value, now: datetime) -> datetime:
         parsed = parsed.replace(tzinfo=UTC)
     if parsed > now + MAX_FUTURE:
         raise ValueError("is more than a day in the future")
+    if max_age is not None and parsed < now - max_age:
+        raise ValueError(f"is more than {max_age.days} days in the past")
+    if parsed < OLDEST:
+        raise ValueError("is before 1970")
     return parsed
 
 
-def event_clean(raw, now: datetime) -> tuple[dict | None, tuple[str, str] | None]:
-    """One event -> (clean dict, None) or (None, (field, message))."""
+def event_clean(
+    raw, now: datetime, max_age: timedelta | None = None
+) -> tuple[dict | None, tuple[str, str] | None]:
+    """One event -> (clean dict, None) or (None, (field, message)). With ``max_age``, an event
+    dated further back than that is refused."""
     if not isinstance(raw, Mapping):
         return None, ("non_field_errors", "An event must be a JSON object.")
     out: dict = {}
@@ -114,7 +129,7 @@ def event_clean(raw, now: datetime) -> tuple[dict | None, tuple[str, str] | None
             return None, (name, f"Ensure this field has no more than {limit} characters.")
         out[name] = value.strip()
     try:
-        out["ts"] = _parse_ts(raw.get("ts"), now)
+        out["ts"] = _parse_ts(raw.get("ts"), now, max_age)
     except (ValueError, OverflowError, OSError) as exc:
         return None, ("ts", f"Invalid time: {exc}.")
     value = raw.get("value")
@@ -133,15 +148,23 @@ def event_clean(raw, now: datetime) -> tuple[dict | None, tuple[str, str] | None
     return out, None
 
 
-def events_ingest(*, merchant, events: Sequence, now: datetime | None = None) -> IngestResult:
-    """Validate and store a batch (at most ``MAX_BATCH``); see the module docstring."""
+def events_ingest(
+    *,
+    merchant,
+    events: Sequence,
+    now: datetime | None = None,
+    max_age: timedelta | None = None,
+) -> IngestResult:
+    """Validate and store a batch (at most ``MAX_BATCH``); see the module docstring.
+    ``max_age`` bounds how old an event may be (the storefront API passes
+    storefront_max_age(); imports of past traffic pass None)."""
     if len(events) > MAX_BATCH:
         raise BatchTooLarge(f"A batch holds at most {MAX_BATCH} events; got {len(events)}.")
     now = now or timezone.now()
     result = IngestResult()
     clean: list[dict] = []
     for index, raw in enumerate(events):
-        event, error = event_clean(raw, now)
+        event, error = event_clean(raw, now, max_age)
         if error is not None:
             result.errors.append({"index": index, "field": error[0], "message": error[1]})
         else:

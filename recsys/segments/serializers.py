@@ -1,5 +1,8 @@
 from rest_framework import serializers
 
+from merchandising.inputs import DB_INT_MAX
+from merchandising.parsers import CheckedJSONField
+
 from .models import Segment, SegmentRun, VisitorProfile
 
 
@@ -40,14 +43,16 @@ class SegmentRenameSerializer(serializers.Serializer):
 
 class SegmentMergeSerializer(serializers.Serializer):
     segment_ids = serializers.ListField(
-        child=serializers.IntegerField(), min_length=2, max_length=20
+        child=serializers.IntegerField(min_value=1, max_value=DB_INT_MAX),
+        min_length=2,
+        max_length=20,
     )
     name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
 
 
 class RuleSegmentSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-    rule = serializers.JSONField()
+    rule = CheckedJSONField()
 
 
 class VisitorProfileSerializer(serializers.ModelSerializer):

@@ -61,8 +61,10 @@ def test_widget_renders_text_safely_and_reports_impressions_and_clicks(
 ):
     signed_in(page, live_server, widget_shop.owner)
     slug = widget_shop.merchant.slug
+    page.goto(f"{live_server.url}/storefront-demo/{slug}/")
+    # Opening the page wrote nothing: the owner sets it up (publishable key, origin) by a POST.
     with page.expect_request(is_events_post) as impressions:
-        page.goto(f"{live_server.url}/storefront-demo/{slug}/")
+        page.get_by_role("button", name="Set up the demo storefront").click()
         home = page.locator('[data-merchlab-placement="home"]')
         home.locator(".merchlab-item").first.wait_for()
     titles = home.locator(".merchlab-title").all_text_contents()

@@ -56,6 +56,11 @@ def test_widget_renders_hostile_titles_and_copy_as_text(page, live_server, hosti
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
+    from merchandising.storefront.services import demo_storefront_setup
+
+    demo_storefront_setup(
+        merchant=hostile_shop.merchant, user=hostile_shop.owner, origin=live_server.url
+    )
     page.goto(f"{live_server.url}/storefront-demo/{hostile_shop.merchant.slug}/")
     home = page.locator('[data-merchlab-placement="home"]')
     home.locator(".merchlab-item").first.wait_for()

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 pytestmark = pytest.mark.django_db
 
@@ -173,7 +175,7 @@ def test_a_full_batch_of_500_events_fits_under_the_default_body_cap(api, shop, p
             "sku": products[i % 3].sku,
             "placement": "home",
             "request_id": "r" * 32,
-            "ts": "2026-01-02T03:04:05Z",
+            "ts": (timezone.now() - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         for i in range(500)
     ]
