@@ -406,8 +406,10 @@ def product_import_submit(
     encoding: str = "utf-8",
     partial: bool = False,
     user=None,
+    format: str = "merchlab",
 ) -> Job:
-    """Store the upload and queue an import job (the web process never parses big files)."""
+    """Store the upload and queue an import job (the web process never parses big files).
+    `format` is merchlab, shopify or woocommerce (see catalog.platforms.detect_format)."""
     from .tasks import import_catalog
 
     path = default_storage.save(
@@ -424,6 +426,7 @@ def product_import_submit(
                 "encoding": encoding,
                 "partial": partial,
                 "bytes": len(data),
+                "format": format,
             },
             user=user,
         )

@@ -1,0 +1,77 @@
+"""Reads for other platforms' files and feeds, scoped by merchant and streamed in chunks so a
+large catalog never sits in memory at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .models import Product, ProductListing
+from .selectors import live_copy_values
+
+CHUNK = 2_000
+
+
+def listings_for_export(merchant, platform: str, *, queryset=None) -> Iterator[dict]:
+    """The products imported from `platform`, each as {"key", "extra", "copy"}, in key order.
+    `queryset` (a filtered product list) narrows them."""
+    listings = ProductListing.objects.filter(merchant=merchant, platform=platform)
+    if queryset is not None:
+        listings = listings.filter(product__in=queryset.values("pk"))
+    last = ""
+    while True:
+        chunk = list(
+            listings.filter(key__gt=last)
+            .order_by("key")
+            .values("key", "extra", "product_id")[:CHUNK]
+        )
+        if not chunk:
+            return
+        copy = live_copy_values(merchant, [row["product_id"] for row in chunk])
+        for row in chunk:
+            yield {
+                "key": row["key"],
+                "extra": row["extra"],
+                "copy": copy.get(row["product_id"], {}),
+            }
+        last = chunk[-1]["key"]
+
+
+def products_with_copy(merchant, *, status: str = "active") -> Iterator[dict]:
+    """Every product of the merchant with `status` (all when empty), with its live copy and its
+    Shopify Handle or WooCommerce key, in SKU order, read in chunks."""
+    products = Product.objects.filter(merchant=merchant)
+    if status:
+        products = products.filter(status=status)
+    last = ""
+    while True:
+        chunk = list(
+            products.filter(sku__gt=last)
+            .order_by("sku")
+            .values(
+                "id",
+                "sku",
+                "title",
+                "brand",
+                "category",
+                "price",
+                "currency",
+                "stock",
+                "status",
+                "image_url",
+                "attributes",
+            )[:CHUNK]
+        )
+        if not chunk:
+            return
+        ids = [p["id"] for p in chunk]
+        copy = live_copy_values(merchant, ids)
+        listings: dict[int, dict] = {}
+        for product_id, platform, key in ProductListing.objects.filter(
+            merchant=merchant, product_id__in=ids
+        ).values_list("product_id", "platform", "key"):
+            listings.setdefault(product_id, {})[platform] = key
+        for product in chunk:
+            product["copy"] = copy.get(product["id"], {})
+            product["listings"] = listings.get(product["id"], {})
+            yield product
+        last = chunk[-1]["sku"]
