@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from merchandising.accounts.models import Merchant
+
 from .models import Product, ProductListing
+from .platforms import product_link
 from .selectors import live_copy_values
 
 CHUNK = 2_000
@@ -75,3 +81,32 @@ def products_with_copy(merchant, *, status: str = "active") -> Iterator[dict]:
             product["listings"] = listings.get(product["id"], {})
             yield product
         last = chunk[-1]["sku"]
+
+
+def feed_token(merchant) -> str:
+    """The secret in the merchant's feed address. Derived from SECRET_KEY with an HMAC, so it is
+    stable, unguessable and changes (for every merchant) when the secret key is rotated."""
+    return salted_hmac("merchlab.feed.google-merchant", str(merchant.pk)).hexdigest()[:32]
+
+
+def feed_token_valid(merchant, token: str) -> bool:
+    return constant_time_compare(feed_token(merchant), token or "")
+
+
+def merchant_by_feed_token(slug: str, token: str):
+    """The merchant whose feed address this is, or None (a wrong token looks like no feed)."""
+    merchant = Merchant.objects.filter(slug=slug).first()
+    if merchant is None or not feed_token_valid(merchant, token):
+        return None
+    return merchant
+
+
+def products_for_channels(merchant) -> Iterator[dict]:
+    """Active products with live copy and the address of their page in the shop, for the
+    Merchant Center feed and the Google Ads export."""
+    origins = merchant.storefront_origins or []
+    origin = origins[0] if origins else ""
+    template = settings.MERCHLAB_FEED_LINK_TEMPLATE
+    for product in products_with_copy(merchant):
+        product["link"] = product_link(product, origin=origin, template=template)
+        yield product

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import quote
 
 from .. import csv_format
 from ..csv_format import CleanRow, FileError, RowError
@@ -158,3 +159,25 @@ def unneutralise(value: str) -> str:
     if value.startswith("'") and value[1:].startswith(csv_format._FORMULA_START):
         return value[1:]
     return value
+
+
+def product_link(product: dict, *, origin: str, template: str) -> str:
+    """The address of a product's page in the shop: its Shopify or WooCommerce page when it
+    came from there, a "link" attribute, or `template` ("{origin}/products/{sku}") filled in."""
+    listings = product.get("listings") or {}
+    origin = (origin or "").rstrip("/")
+    attributes = product.get("attributes") or {}
+    for name in ("link", "url", "product_url"):
+        value = str(attributes.get(name) or "")
+        if value.startswith(("https://", "http://")):
+            return value
+    if not origin:
+        return ""
+    if "shopify" in listings:
+        return f"{origin}/products/{quote(listings['shopify'])}"
+    key = listings.get("woocommerce", "")
+    if key.startswith("id:"):
+        return f"{origin}/?p={quote(key[3:])}"
+    if template:
+        return template.format(origin=origin, sku=quote(product["sku"], safe=""))
+    return ""
