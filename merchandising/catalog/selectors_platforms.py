@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.db.models import Count
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from merchandising.accounts.models import Merchant
@@ -110,3 +111,13 @@ def products_for_channels(merchant) -> Iterator[dict]:
     for product in products_with_copy(merchant):
         product["link"] = product_link(product, origin=origin, template=template)
         yield product
+
+
+def listing_counts(merchant) -> dict[str, int]:
+    """platform -> how many of the merchant's products were imported from it."""
+    return dict(
+        ProductListing.objects.filter(merchant=merchant)
+        .values("platform")
+        .annotate(n=Count("id"))
+        .values_list("platform", "n")
+    )
