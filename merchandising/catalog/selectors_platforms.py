@@ -19,7 +19,8 @@ CHUNK = 2_000
 
 
 def listings_for_export(merchant, platform: str, *, queryset=None) -> Iterator[dict]:
-    """The products imported from `platform`, each as {"key", "extra", "copy"}, in key order.
+    """The products imported from `platform`, each as {"key", "title", "extra", "variants",
+    "copy"}, in key order.
     `queryset` (a filtered product list) narrows them."""
     listings = ProductListing.objects.filter(merchant=merchant, platform=platform)
     if queryset is not None:
@@ -29,7 +30,7 @@ def listings_for_export(merchant, platform: str, *, queryset=None) -> Iterator[d
         chunk = list(
             listings.filter(key__gt=last)
             .order_by("key")
-            .values("key", "extra", "product_id")[:CHUNK]
+            .values("key", "extra", "variants", "product_id", "product__title")[:CHUNK]
         )
         if not chunk:
             return
@@ -37,7 +38,9 @@ def listings_for_export(merchant, platform: str, *, queryset=None) -> Iterator[d
         for row in chunk:
             yield {
                 "key": row["key"],
+                "title": row["product__title"],
                 "extra": row["extra"],
+                "variants": row["variants"],
                 "copy": copy.get(row["product_id"], {}),
             }
         last = chunk[-1]["key"]

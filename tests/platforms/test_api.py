@@ -37,7 +37,7 @@ def test_shopify_upload_is_detected_and_imported_as_a_job(
     response = api.get("/api/v1/products/export.csv?format=shopify")
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert [r[0] for r in rows] == ["Handle", "copper-kettle", "linen-towel"]
+    assert [r[0] for r in rows] == ["Handle", "copper-kettle", "copper-kettle", "linen-towel"]
     assert api.get("/api/v1/products/export.csv?format=ebay").status_code == 400
 
 

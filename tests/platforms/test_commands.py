@@ -23,7 +23,11 @@ def test_import_detects_shopify_and_export_writes_it_back(shop, tmp_path):
     assert Product.objects.filter(merchant=shop.merchant).count() == 2
     out = tmp_path / "back.csv"
     call_command("export_catalog", merchant="acme", out=out, format="shopify")
-    assert out.read_text().splitlines()[0] == "Handle,Body (HTML),SEO Title,SEO Description"
+    assert (
+        out.read_text()
+        .splitlines()[0]
+        .startswith("Handle,Title,Body (HTML),SEO Title,SEO Description,Option1 Name")
+    )
 
 
 def test_bad_shopify_file_fails_naming_the_column(shop, tmp_path, capsys):

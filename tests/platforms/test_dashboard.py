@@ -38,7 +38,7 @@ def test_export_menu_links_every_file_and_the_feed(client, shop):
     assert "Shopify (2 products)" in menu
     assert "http://testserver/feeds/acme/" in menu
     shopify = client.get("/m/acme/catalog/exports/platform.csv?format=shopify")
-    assert shopify.content.decode().startswith("Handle,Body (HTML),SEO Title,SEO Description")
+    assert shopify.content.decode().startswith("Handle,Title,Body (HTML),SEO Title,SEO Description")
     ads = client.get("/m/acme/catalog/exports/google-ads.csv").content.decode()
     assert "Responsive search ad" in ads
     report = client.get("/m/acme/catalog/exports/report/").content.decode()

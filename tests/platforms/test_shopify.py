@@ -119,14 +119,37 @@ def test_export_writes_only_the_copy_columns_of_the_same_handles(shop):
         source="generated",
     )
     rows = list(csv.reader(io.StringIO(_export(shop))))
-    assert rows[0] == ["Handle", "Body (HTML)", "SEO Title", "SEO Description"]
+    assert rows[0] == [
+        "Handle",
+        "Title",
+        "Body (HTML)",
+        "SEO Title",
+        "SEO Description",
+        "Option1 Name",
+        "Option1 Value",
+        "Option2 Name",
+        "Option2 Value",
+        "Option3 Name",
+        "Option3 Value",
+    ]
+    # One row per variant with its options, so Shopify keeps the variants; copy on the first.
     assert rows[1] == [
         "copper-kettle",
+        "Copper kettle",
         "<p>Hammered by hand in Solingen.</p><ul><li>Holds 1.5 l</li><li>Works on &lt;any&gt; hob</li></ul>",
         "Copper kettle | Kuchen",
         "A kettle.",
+        "Size",
+        "1.5 l",
+        "Finish",
+        "Polished",
+        "",
+        "",
     ]
-    assert rows[2][0] == "linen-towel"
+    assert rows[2] == ["copper-kettle", "", "", "", "", "", "1.5 l", "", "Brushed", "", ""]
+    assert rows[3][:2] == ["linen-towel", "Linen towel"]
+    assert rows[3][5:7] == ["Title", "Default Title"]
+    assert len(rows) == 4
 
 
 def test_exported_copy_imports_back_to_the_same_products(shop, other_shop):

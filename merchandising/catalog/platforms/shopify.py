@@ -98,7 +98,21 @@ COPY_COLUMNS = {
     "SEO Title": "seo_title",
     "SEO Description": "seo_description",
 }
-EXPORT_HEADER = ["Handle", "Body (HTML)", "SEO Title", "SEO Description"]
+# Shopify's importer needs Handle and Title to update a product, and the option columns with
+# one row per variant: without them it replaces the product's variants with a default one.
+EXPORT_HEADER = [
+    "Handle",
+    "Title",
+    "Body (HTML)",
+    "SEO Title",
+    "SEO Description",
+    "Option1 Name",
+    "Option1 Value",
+    "Option2 Name",
+    "Option2 Value",
+    "Option3 Name",
+    "Option3 Value",
+]
 # Merchlab field -> the Shopify column its errors should name.
 ERROR_COLUMNS = {
     "sku": "Handle",
@@ -130,7 +144,10 @@ def read(lines: Iterable[str], *, default_currency: str = "EUR") -> PlatformRepo
     except StopIteration:
         raise FileError("The file is empty.", line=1) from None
     index = _header_index(header)
-    copy_only = "Title" not in index and "Variant Price" not in index
+    # Without Variant Price the file only carries copy (what `write` produces): it updates the
+    # live copy of products already imported under those Handles.
+    copy_only = "Variant Price" not in index
+    copy_seen: set[str] = set()
     errors: list[RowError] = []
     groups: dict[str, dict] = {}
     updates: list[CopyUpdate] = []
@@ -154,7 +171,9 @@ def read(lines: Iterable[str], *, default_currency: str = "EUR") -> PlatformRepo
             errors.append(RowError(line, "Handle", "is required on every row"))
             continue
         if copy_only:
-            updates.append(CopyUpdate(line=line, key=handle, copy=_copy_cells(cell)))
+            if handle not in copy_seen:  # later rows of a Handle carry its variants' options
+                copy_seen.add(handle)
+                updates.append(CopyUpdate(line=line, key=handle, copy=_copy_cells(cell)))
             continue
         group = groups.get(handle)
         if group is None:
@@ -213,18 +232,15 @@ def _header_index(header: list[str]) -> dict[str, int]:
         index[key] = position
     if "Handle" not in index:
         raise FileError("The header lacks the Handle column.", line=1, column="Handle")
-    has_product = "Title" in index or "Variant Price" in index
-    if has_product:
-        missing = [c for c in ("Title", "Variant Price") if c not in index]
-        if missing:
-            raise FileError(
-                f"The header lacks the column(s): {', '.join(missing)}.", line=1, column=missing[0]
-            )
+    if "Variant Price" in index:
+        if "Title" not in index:
+            raise FileError("The header lacks the column: Title.", line=1, column="Title")
     elif not set(COPY_COLUMNS) & set(index):
         raise FileError(
             "The header has neither product columns (Title, Variant Price) nor copy columns "
             "(Body (HTML), SEO Title, SEO Description).",
             line=1,
+            column="Variant Price",
         )
     return index
 
@@ -409,20 +425,35 @@ def _finish_product(
 
 
 def write(products: Iterable[dict], out) -> int:
-    """Write products (dicts with "key", the Handle, and "copy", the live copy) as a Shopify CSV
-    that updates only Body (HTML), SEO Title and SEO Description of those Handles."""
+    """Write products (dicts with "key", the Handle, "title", "copy", the live copy, and the
+    "variants" and "extra" that `read` kept) as a Shopify CSV that updates Body (HTML), SEO Title
+    and SEO Description of those Handles. The first row of a Handle carries the copy and the
+    option names; each variant has a row with its option values, so that Shopify matches the
+    existing variants instead of replacing them."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_HEADER)
     count = 0
     for product in products:
         copy = product.get("copy") or {}
-        writer.writerow(
-            [
-                product["key"],
-                text_to_html(copy.get("description", "")),
-                neutralise(copy.get("seo_title", "")),
-                neutralise(copy.get("seo_description", "")),
-            ]
-        )
+        names = list((product.get("extra") or {}).get("option_names") or ["", "", ""])[:3]
+        variants = product.get("variants") or [{"options": ["", "", ""]}]
+        for position, variant in enumerate(variants):
+            values = list(variant.get("options") or ["", "", ""])[:3]
+            values += [""] * (3 - len(values))
+            first = position == 0
+            options = []
+            for n in range(3):
+                options += [names[n] if first and n < len(names) else "", values[n]]
+            product_cells = (
+                [
+                    neutralise(product.get("title", "")),
+                    text_to_html(copy.get("description", "")),
+                    neutralise(copy.get("seo_title", "")),
+                    neutralise(copy.get("seo_description", "")),
+                ]
+                if first
+                else ["", "", "", ""]
+            )
+            writer.writerow([product["key"], *product_cells, *options])
         count += 1
     return count
