@@ -246,3 +246,30 @@ def test_real_exports_import_cleanly_and_round_trip(shop, name, products):
         result = product_import_platform(merchant=shop.merchant, fh=fh, format="shopify")
     assert (result["unchanged"], result["copy_changes"]) == (products, 0)
     assert catalog_state(shop.merchant) == before
+
+
+@pytest.mark.parametrize(
+    ("content", "column"),
+    [
+        (b"", "(file)"),
+        ((HEADER + "\nx,Caf\xe9,,,,,,,,,,,,,1.00,,,,,\n").encode("latin-1"), "(file)"),
+        ((HEADER + "\nx,A\x00B,,,,,,,,,,,,,1.00,,,,,\n").encode(), "Title"),
+        (b"Handle,Colour\nx,red\n", "Colour"),
+        (b"Handle,Variant Price\nx,1.00\n", "Title"),
+    ],
+)
+def test_unreadable_files_fail_with_a_report_not_a_crash(shop, content, column):
+    with pytest.raises(ImportFailed) as failure:
+        _import(shop, content)
+    [error] = failure.value.result["errors"]
+    assert error["column"] == column
+    assert not Product.objects.filter(merchant=shop.merchant).exists()
+
+
+def test_partial_import_skips_whole_products_never_part_of_one(shop):
+    bad = GOOD.replace("92.50", "abc")  # the kettle's second variant
+    result = _import(shop, bad, partial=True)
+    assert (result["created"], result["bad_rows"]) == (1, 1)
+    assert list(Product.objects.filter(merchant=shop.merchant).values_list("sku", flat=True)) == [
+        "linen-towel"
+    ]

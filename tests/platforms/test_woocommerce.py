@@ -112,3 +112,12 @@ def test_shared_samples_import_cleanly_and_round_trip(shop, name, products, skip
     result = _import(shop, out.getvalue())
     assert (result["copy_updates"], result["copy_changes"]) == (products, 0)
     assert catalog_state(shop.merchant) == before
+
+
+def test_partial_import_leaves_out_a_product_with_a_bad_variation(shop):
+    bad = GOOD.replace(",15,18,,,,id:44,", ",15,abc,,,,id:44,")
+    result = _import(shop, bad, partial=True)
+    assert [(e["line"], e["column"]) for e in result["errors"]] == [(4, "Regular price")]
+    assert list(Product.objects.filter(merchant=shop.merchant).values_list("sku", flat=True)) == [
+        "beanie"
+    ]

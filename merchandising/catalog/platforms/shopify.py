@@ -341,6 +341,7 @@ def _add_row(group: dict, line: int, cell, errors: list[RowError]) -> None:
     price, why = parse_price(raw_price)
     if price is None:
         errors.append(RowError(line, "Variant Price", why))
+        group["bad"] = True
         return
     variant = {
         "line": line,
@@ -352,12 +353,14 @@ def _add_row(group: dict, line: int, cell, errors: list[RowError]) -> None:
         compare, why = parse_price(cell("Variant Compare At Price"))
         if compare is None:
             errors.append(RowError(line, "Variant Compare At Price", why))
+            group["bad"] = True
             return
         variant["compare_at_price"] = str(compare)
     if group["has_inventory"] and cell("Variant Inventory Qty"):
         quantity, why = parse_int(cell("Variant Inventory Qty"))
         if quantity is None:
             errors.append(RowError(line, "Variant Inventory Qty", why))
+            group["bad"] = True
             return
         variant["inventory"] = quantity
     if cell("Variant Barcode"):
@@ -370,6 +373,8 @@ def _finish_product(
 ) -> ListedProduct | None:
     line = group["line"]
     variants = group["variants"]
+    if group.get("bad"):
+        return None  # a product is imported whole or not at all, even with partial imports
     if not variants:
         if not any(e.line == line for e in errors):
             errors.append(

@@ -118,8 +118,6 @@ def read(lines: Iterable[str], *, default_currency: str = "EUR") -> PlatformRepo
         if cell("SKU"):
             parents[f"sku:{cell('SKU')}"] = product
     for variation in variations:
-        if variation is None:
-            continue
         parent_ref = variation["parent"]
         parent = parents.get(parent_ref) or parents.get(f"sku:{parent_ref}")
         if parent is None:
@@ -130,6 +128,9 @@ def read(lines: Iterable[str], *, default_currency: str = "EUR") -> PlatformRepo
                     f"the variation's parent {parent_ref or '(empty)'!r} is not in the file",
                 )
             )
+            continue
+        if variation.get("bad"):
+            parent["bad"] = True  # a product is imported whole or not at all
             continue
         parent["variants"].append(variation)
     products: list[ListedProduct] = []
@@ -234,7 +235,7 @@ def _parent(line: int, key: str, kinds: set[str], cell, errors: list[RowError]) 
     }
 
 
-def _variation(line: int, cell, errors: list[RowError]) -> dict | None:
+def _variation(line: int, cell, errors: list[RowError]) -> dict:
     before = len(errors)
     parent = cell("Parent")
     variation = {
@@ -246,11 +247,9 @@ def _variation(line: int, cell, errors: list[RowError]) -> dict | None:
         **_prices(cell, line, errors),
         "stock": _stock(cell, line, errors),
     }
-    if len(errors) > before:
-        return None
-    if not variation.get("price"):
+    if len(errors) == before and not variation.get("price"):
         errors.append(RowError(line, "Regular price", "a variation needs a price"))
-        return None
+    variation["bad"] = len(errors) > before
     return variation
 
 
@@ -313,7 +312,7 @@ def _finish(
         row=row,
         key=product["key"],
         variants=[
-            {k: v for k, v in variant.items() if k not in ("line", "parent")}
+            {k: v for k, v in variant.items() if k not in ("line", "parent", "bad")}
             for variant in variants
         ],
         extra=extra,
