@@ -44,3 +44,14 @@ def test_export_menu_links_every_file_and_the_feed(client, shop):
     report = client.get("/m/acme/catalog/exports/report/").content.decode()
     assert "1 products listed" in report
     assert client.get("/m/acme/catalog/exports/platform.csv?format=ebay").status_code == 404
+
+
+def test_a_shopify_file_on_the_plain_import_page_is_recognised(
+    client, shop, django_capture_on_commit_callbacks
+):
+    client.force_login(shop.editor)
+    upload = SimpleUploadedFile("products_export_1.csv", GOOD.encode(), content_type="text/csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/m/acme/catalog/import/", {"file": upload, "encoding": "utf-8"})
+    job = Job.objects.get(merchant=shop.merchant)
+    assert (job.params["format"], job.status) == ("shopify", "succeeded")

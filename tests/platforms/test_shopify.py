@@ -217,6 +217,7 @@ def test_scripts_in_the_body_never_reach_live_copy(shop):
 def test_format_is_detected_from_the_header():
     assert import_format_detect(("\ufeff" + GOOD).encode()) == "shopify"
     assert import_format_detect(b"sku,title,price\nA,B,1\n") == "merchlab"
+    assert import_format_detect(b"sku,title,price,handle,body (html)\nA,B,1,a,b\n") == "merchlab"
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,8 @@ FORMATS = ("merchlab", "shopify", "woocommerce")
 def detect_format(header: list[str]) -> str:
     """The format a CSV header belongs to: "shopify", "woocommerce" or "merchlab"."""
     names = {cell.strip().lstrip("\ufeff").lower() for cell in header}
+    if {"sku", "title", "price"} <= names:
+        return "merchlab"  # Merchlab's required columns: whatever else the file has
     if "handle" in names and ({"body (html)", "variant price", "seo title"} & names):
         return "shopify"
     if {"type", "name"} <= names and ({"regular price", "parent", "short description"} & names):
