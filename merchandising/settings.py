@@ -151,6 +151,11 @@ STORAGES = {
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MERCHLAB_MAX_BODY_BYTES", 10 * 1024 * 1024))
 CATALOG_IMPORT_MAX_BYTES = int(os.environ.get("MERCHLAB_IMPORT_MAX_BYTES", 200 * 1024 * 1024))
+# Page address of a product in the feed and the Ads export when it did not come from Shopify or
+# WooCommerce and has no "link" attribute; {origin} is the merchant's first storefront origin.
+MERCHLAB_FEED_LINK_TEMPLATE = os.environ.get(
+    "MERCHLAB_FEED_LINK_TEMPLATE", "{origin}/products/{sku}"
+)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

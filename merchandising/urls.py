@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from merchandising.accounts import views as account_views
+from merchandising.catalog import api_platforms as catalog_feeds
 from merchandising.demo import views as demo_views
 from merchandising.storefront import views as storefront_views
 
@@ -36,6 +37,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("merchandising.api_urls")),
+    path(
+        "feeds/<slug:merchant_slug>/<str:token>/google-merchant.xml",
+        catalog_feeds.google_merchant_feed,
+        name="feed-google-merchant",
+    ),
     path(
         "storefront-demo/<slug:merchant_slug>/",
         storefront_views.DemoStorefrontView.as_view(),

@@ -585,8 +585,10 @@ def nearest_reasons(
     normalized: np.ndarray,
     session_items: Sequence[int],
     prefix: str = "because you viewed",
+    names: Sequence[str] | None = None,
 ) -> Callable[[np.ndarray], list[str]]:
-    """A reason builder naming, for each recommended item, the closest session item."""
+    """A reason builder naming, for each recommended item, the closest session item: by its
+    name in `names` (the product titles shoppers know) when given, else by its SKU."""
     session = np.asarray(list(session_items), dtype=np.int64)
 
     def build(indices: np.ndarray) -> list[str]:
@@ -594,7 +596,7 @@ def nearest_reasons(
             return [REASON_PERSONAL] * len(indices)
         sims = normalized[indices] @ normalized[session].T
         best = session[np.argmax(sims, axis=1)]
-        return [f"{prefix} {table.skus[b]}" for b in best]
+        return [f"{prefix} {(names[b] if names else '') or table.skus[b]}" for b in best]
 
     return build
 

@@ -620,7 +620,9 @@ def recommend(
             scores = ranking.personal_scores(q, model.embeddings, model.biases)
             normalized = model.normalized
             if user_vec is None and session_rows:
-                reason = ranking.nearest_reasons(table, model.normalized, session_rows)
+                reason = ranking.nearest_reasons(
+                    table, model.normalized, session_rows, names=catalog.titles
+                )
             else:
                 reason = ranking.REASON_PERSONAL
     elif spec.strategy == "similar" and model is not None and anchor is not None:

@@ -8,13 +8,14 @@ from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 
 from merchandising.accounts.api_base import MerchantGenericAPIView
 from merchandising.jobs.serializers import JobSerializer
 from merchandising.pagination import CheckedCursorPagination
 
-from . import selectors, services
+from . import selectors, services, services_platforms
 from .serializers import (
     BulkUpsertSerializer,
     CopyRevisionSerializer,
@@ -140,17 +141,53 @@ class ProductBulkAPI(MerchantGenericAPIView):
         )
 
 
+class FileFormatNegotiation(DefaultContentNegotiation):
+    """`?format=` names the file layout on export endpoints, not DRF's renderer."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class ProductExportAPI(MerchantGenericAPIView):
     """The catalog as importable CSV (cells that a spreadsheet would run as formulas are neutralised)."""
 
-    @extend_schema(parameters=FILTERS, responses={(200, "text/csv"): str})
+    content_negotiation_class = FileFormatNegotiation
+
+    @extend_schema(
+        parameters=[
+            *FILTERS,
+            OpenApiParameter(
+                "format",
+                str,
+                enum=["merchlab", "shopify", "woocommerce"],
+                description="shopify/woocommerce: the live copy of the products imported from "
+                "that platform, in its CSV layout, to update the copy there",
+            ),
+        ],
+        responses={(200, "text/csv"): str},
+    )
     def get(self, request):
         out = io.StringIO()
         qs = selectors.products_list(request.merchant, **_filters(request))
-        services.product_export_csv(merchant=request.merchant, out=out, queryset=qs)
+        file_format = request.query_params.get("format") or "merchlab"
+        if file_format not in ("merchlab", "shopify", "woocommerce"):
+            return Response(
+                {
+                    "detail": "format: not one of merchlab, shopify, woocommerce",
+                    "errors": {"format": ["Use merchlab, shopify or woocommerce."]},
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        if file_format == "merchlab":
+            services.product_export_csv(merchant=request.merchant, out=out, queryset=qs)
+        else:
+            services_platforms.product_export_platform(
+                merchant=request.merchant, format=file_format, out=out, queryset=qs
+            )
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        suffix = "catalog" if file_format == "merchlab" else file_format
         response["Content-Disposition"] = (
-            f'attachment; filename="{request.merchant.slug}-catalog.csv"'
+            f'attachment; filename="{request.merchant.slug}-{suffix}.csv"'
         )
         return response
 
@@ -177,13 +214,18 @@ class ImportAPI(MerchantGenericAPIView):
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        content = upload.read()
+        file_format = data.validated_data["format"]
+        if file_format == "auto":
+            file_format = services_platforms.import_format_detect(content)
         job = services.product_import_submit(
             merchant=request.merchant,
-            data=upload.read(),
+            data=content,
             filename=upload.name,
             encoding=data.validated_data["encoding"],
             partial=data.validated_data["partial"],
             user=_user(request),
+            format=file_format,
         )
         return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 

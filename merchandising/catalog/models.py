@@ -156,3 +156,30 @@ class CopyRevision(models.Model):
     class Meta:
         ordering = ["product_id", "field", "-created_at", "-id"]
         indexes = [models.Index(fields=["product", "field", "-created_at"])]
+
+
+class ProductListing(models.Model):
+    """Where a product lives on another platform: its Shopify Handle or WooCommerce ID/SKU, with
+    the variants it stands for there, so an export returns to the same product."""
+
+    class Platform(models.TextChoices):
+        SHOPIFY = "shopify", "Shopify"
+        WOOCOMMERCE = "woocommerce", "WooCommerce"
+
+    merchant = models.ForeignKey("accounts.Merchant", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="listings")
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    key = models.CharField(max_length=300, help_text="Shopify Handle or WooCommerce ID / SKU.")
+    variants = models.JSONField(default=list, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "platform", "key"], name="productlisting_unique_key"
+            ),
+            models.UniqueConstraint(
+                fields=["product", "platform"], name="productlisting_unique_product"
+            ),
+        ]

@@ -165,6 +165,11 @@ class ImportSerializer(serializers.Serializer):
         default=False, help_text="Import the valid rows even if some are bad."
     )
     encoding = EncodingField(default="utf-8")
+    format = serializers.ChoiceField(
+        choices=["auto", "merchlab", "shopify", "woocommerce"],
+        default="auto",
+        help_text="The file's layout; auto detects it from the header.",
+    )
 
 
 def list_field_names() -> tuple[str, ...]:

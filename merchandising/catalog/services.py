@@ -420,10 +420,12 @@ def product_import_submit(
     encoding: str = "utf-8",
     partial: bool = False,
     user=None,
+    format: str = "merchlab",
 ) -> Job:
     """Store the upload and queue an import job (the web process never parses big files).
     An encoding that is not one of csv_format.ENCODING_NAMES (or a spelling of one) is refused
-    here, before anything is stored."""
+    here, before anything is stored. `format` is merchlab, shopify or woocommerce (see
+    catalog.platforms.detect_format)."""
     from .tasks import import_catalog
 
     name = csv_format.encoding_name(encoding)
@@ -450,6 +452,7 @@ def product_import_submit(
                 "encoding": encoding,
                 "partial": partial,
                 "bytes": len(data),
+                "format": format,
             },
             user=user,
         )

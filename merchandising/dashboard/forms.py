@@ -121,3 +121,20 @@ class MerchantSettingsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One origin per line, e.g. https://shop.example.com",
     )
+
+
+class PlatformImportForm(forms.Form):
+    file = forms.FileField(
+        help_text="The product CSV exported from the Shopify admin or WooCommerce (UTF-8)."
+    )
+    format = forms.ChoiceField(
+        choices=[
+            ("auto", "Detect from the header"),
+            ("shopify", "Shopify product CSV"),
+            ("woocommerce", "WooCommerce product CSV"),
+        ],
+        initial="auto",
+    )
+    partial = forms.BooleanField(
+        required=False, label="Import the valid products even if some rows are bad"
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from . import views, views_content, views_experiments, views_segments
+from . import views, views_content, views_experiments, views_platforms, views_segments
 from . import views_recommendations as recommendations
 from .views_finetune import finetune_urls
 from .views_review import review_urls
@@ -14,6 +14,27 @@ catalog_urls = [
     path("catalog/", views.ProductListView.as_view(), name="products"),
     path("catalog/export.csv", views.ExportView.as_view(), name="export"),
     path("catalog/import/", views.ImportView.as_view(), name="import"),
+    path(
+        "catalog/import/platform/",
+        views_platforms.PlatformImportView.as_view(),
+        name="import-platform",
+    ),
+    path("catalog/exports/", views_platforms.ExportMenuView.as_view(), name="exports"),
+    path(
+        "catalog/exports/report/",
+        views_platforms.ChannelReportView.as_view(),
+        name="exports-report",
+    ),
+    path(
+        "catalog/exports/google-ads.csv",
+        views_platforms.GoogleAdsExportView.as_view(),
+        name="export-google-ads",
+    ),
+    path(
+        "catalog/exports/platform.csv",
+        views_platforms.PlatformExportView.as_view(),
+        name="export-platform",
+    ),
     path("catalog/<int:product_id>/", views.ProductDetailView.as_view(), name="product"),
     path(
         "catalog/<int:product_id>/revert/<int:revision_id>/",

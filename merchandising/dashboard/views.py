@@ -19,6 +19,7 @@ from merchandising.accounts import services as account_services
 from merchandising.catalog import selectors as catalog
 from merchandising.catalog import services as catalog_services
 from merchandising.catalog.models import Product
+from merchandising.catalog.services_platforms import import_format_detect
 from merchandising.jobs import selectors as jobs
 from merchandising.jobs import services as job_services
 from merchandising.jobs.models import Job
@@ -210,13 +211,16 @@ class ImportView(Page):
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form), status=400)
         upload = form.cleaned_data["file"]
+        content = upload.read()
         job = catalog_services.product_import_submit(
             merchant=request.merchant,
-            data=upload.read(),
+            data=content,
             filename=upload.name,
             encoding=form.cleaned_data["encoding"],
             partial=form.cleaned_data["partial"],
             user=request.user,
+            # A Shopify or WooCommerce export dropped here is recognised by its header.
+            format=import_format_detect(content),
         )
         return redirect("dashboard:job", merchant_slug=request.merchant.slug, job_id=job.pk)
 

@@ -332,6 +332,8 @@ def test_personal_scores_and_session_fold_in():
     )
     assert skus(out) == ["B1", "A2"]
     assert out[0].reason == "because you viewed B2"
+    named = nearest_reasons(t, normalize_rows(emb), [3], names=["a1", "a2", "b1", "Blue mug"])
+    assert named(np.array([2])) == ["because you viewed Blue mug"]
     assert visitor_vector() is None
 
 

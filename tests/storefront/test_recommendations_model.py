@@ -129,7 +129,8 @@ def test_new_visitor_follows_this_session_in_real_time(api, trained_shop):
     skus = [i["sku"] for i in body["items"]]
     assert all(s.startswith("SPADE") for s in skus), skus
     assert not {"SPADE-0", "SPADE-1"} & set(skus)  # what was just viewed is not echoed
-    assert body["items"][0]["reason"].startswith("because you viewed SPADE-")
+    # The reason names the product as shoppers know it, never its SKU alone.
+    assert body["items"][0]["reason"].startswith("because you viewed Garden spade SPADE-")
     # Three pans viewed afterwards: the recommendations turn to pans, no retraining.
     for k, sku in enumerate(["PAN-0", "PAN-1", "PAN-2", "PAN-3"]):
         Event.objects.create(

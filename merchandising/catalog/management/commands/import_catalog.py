@@ -1,4 +1,5 @@
-"""python manage.py import_catalog FILE --merchant SLUG [--partial] [--encoding cp1252]"""
+"""python manage.py import_catalog FILE --merchant SLUG [--partial] [--encoding cp1252]
+[--format auto|merchlab|shopify|woocommerce]"""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from tqdm import tqdm
 
 from merchandising.accounts.models import Merchant
 from merchandising.catalog.services import ImportFailed, product_import_csv
+from merchandising.catalog.services_platforms import import_format_detect, product_import_platform
 
 
 class Command(BaseCommand):
@@ -21,8 +23,16 @@ class Command(BaseCommand):
             "--partial", action="store_true", help="import the valid rows even if some rows are bad"
         )
         parser.add_argument("--encoding", default="utf-8")
+        parser.add_argument(
+            "--format",
+            default="auto",
+            choices=["auto", "merchlab", "shopify", "woocommerce"],
+            help="the file's layout (default: detected from the header)",
+        )
 
-    def handle(self, *args, file: Path, merchant: str, partial: bool, encoding: str, **options):
+    def handle(
+        self, *args, file: Path, merchant: str, partial: bool, encoding: str, format: str, **options
+    ):
         try:
             owner = Merchant.objects.get(slug=merchant)
         except Merchant.DoesNotExist:
@@ -37,14 +47,28 @@ class Command(BaseCommand):
             bar.update(max(0, progress - bar.n))
             bar.set_postfix_str(message[:60])
 
+        if format == "auto":
+            with file.open("rb") as fh:
+                format = import_format_detect(fh.read(65_536))
         try:
-            result = product_import_csv(
-                merchant=owner,
-                data=file.read_bytes(),
-                encoding=encoding,
-                partial=partial,
-                report=report,
-            )
+            if format == "merchlab":
+                result = product_import_csv(
+                    merchant=owner,
+                    data=file.read_bytes(),
+                    encoding=encoding,
+                    partial=partial,
+                    report=report,
+                )
+            else:
+                with file.open("rb") as fh:
+                    result = product_import_platform(
+                        merchant=owner,
+                        fh=fh,
+                        format=format,
+                        size=file.stat().st_size,
+                        partial=partial,
+                        report=report,
+                    )
         except ImportFailed as exc:
             bar.close()
             for error in exc.result.get("errors", [])[:50]:

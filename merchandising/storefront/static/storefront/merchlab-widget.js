@@ -8,7 +8,15 @@
  *
  * Optional script attributes: data-merchlab-api (API origin; default: where the script came from),
  * data-merchlab-visitor (visitor id; default: one kept in localStorage),
- * data-merchlab-product-url (link template, "{sku}" replaced; default "#{sku}").
+ * data-merchlab-product-url (link template, "{sku}" replaced; default "#{sku}"),
+ * data-merchlab-theme="none" (render without the default theme; also per placement element).
+ *
+ * The default theme is a <style id="merchlab-theme"> whose rules all start with .merchlab-themed
+ * (the class the widget puts on each themed placement), so it styles nothing else on the page. A
+ * shop restyles it by setting custom properties on the placement or an ancestor:
+ *   --merchlab-tile-min (10rem), --merchlab-gap (1rem), --merchlab-image-ratio (1 / 1),
+ *   --merchlab-radius (.5rem), --merchlab-font (inherit), --merchlab-muted (#5f6368),
+ *   --merchlab-accent (inherit), --merchlab-image-fit (cover).
  *
  * For each placement element it asks GET /api/v1/storefront/recommendations, renders the items
  * (all text goes in with textContent, never innerHTML), reports one "impression" per item shown and a
@@ -34,6 +42,46 @@
   }
   api = api.replace(/\/+$/, "");
   var productUrl = script.getAttribute("data-merchlab-product-url") || "#{sku}";
+  var themeOff = script.getAttribute("data-merchlab-theme") === "none";
+  var THEME_CSS = [
+    ".merchlab-themed{font-family:var(--merchlab-font,inherit)}",
+    ".merchlab-themed .merchlab-items{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,var(--merchlab-tile-min,10rem)),1fr));gap:var(--merchlab-gap,1rem);list-style:none;margin:0;padding:0}",
+    ".merchlab-themed .merchlab-item{min-width:0;margin:0;padding:0}",
+    ".merchlab-themed .merchlab-link{display:flex;flex-direction:column;gap:.25rem;height:100%;color:inherit;text-decoration:none}",
+    ".merchlab-themed .merchlab-image{display:block;width:100%;max-width:100%;height:auto;aspect-ratio:var(--merchlab-image-ratio,1 / 1);object-fit:var(--merchlab-image-fit,cover);border-radius:var(--merchlab-radius,.5rem)}",
+    ".merchlab-themed .merchlab-title{font-weight:600;line-height:1.3;overflow-wrap:anywhere}",
+    ".merchlab-themed .merchlab-description{display:none}",
+    ".merchlab-themed .merchlab-price{color:var(--merchlab-accent,inherit);font-variant-numeric:tabular-nums}",
+    ".merchlab-themed .merchlab-reason{color:var(--merchlab-muted,#5f6368);font-size:.85em;line-height:1.3}",
+  ].join("\n");
+  var warned = false;
+
+  function warnOnce(message) {
+    if (warned || !window.console) return;
+    warned = true;
+    console.warn("Merchlab widget: " + message);
+  }
+
+  function ensureTheme() {
+    if (document.getElementById("merchlab-theme")) return;
+    var style = document.createElement("style");
+    style.id = "merchlab-theme";
+    style.textContent = THEME_CSS;
+    (document.head || document.documentElement).appendChild(style);
+  }
+
+  function formatPrice(price, currency) {
+    var amount = Number(price);
+    if (currency && isFinite(amount) && window.Intl && Intl.NumberFormat) {
+      try {
+        var locale = document.documentElement.lang || undefined;
+        return new Intl.NumberFormat(locale, { style: "currency", currency: currency }).format(amount);
+      } catch (e) {
+        /* an unknown currency code: fall through */
+      }
+    }
+    return price + (currency ? " " + currency : "");
+  }
   var VISITOR_KEY = "merchlab_visitor_id";
   var ATTRIB_KEY = "merchlab_attribution";
 
@@ -141,6 +189,10 @@
     var placement = data.placement;
     var requestId = data.request_id;
     while (container.firstChild) container.removeChild(container.firstChild);
+    if (!themeOff && container.getAttribute("data-merchlab-theme") !== "none") {
+      ensureTheme();
+      container.classList.add("merchlab-themed");
+    }
     container.setAttribute("data-merchlab-request-id", requestId || "");
     var list = el("ul", "merchlab-items");
     (data.items || []).forEach(function (item, position) {
@@ -158,7 +210,7 @@
       link.appendChild(el("span", "merchlab-title", item.title));
       if (item.description) link.appendChild(el("span", "merchlab-description", item.description));
       if (item.price !== undefined && item.price !== null) {
-        link.appendChild(el("span", "merchlab-price", item.price + (item.currency ? " " + item.currency : "")));
+        link.appendChild(el("span", "merchlab-price", formatPrice(item.price, item.currency)));
       }
       if (item.reason) link.appendChild(el("span", "merchlab-reason", item.reason));
       link.addEventListener("click", function (ev) {
@@ -200,14 +252,31 @@
       credentials: "omit",
     })
       .then(function (r) {
-        if (!r.ok) throw new Error("HTTP " + r.status);
-        return r.json();
+        if (r.ok) return r.json();
+        return r
+          .json()
+          .catch(function () {
+            return {};
+          })
+          .then(function (body) {
+            var why = (body && body.detail) || r.statusText;
+            warnOnce("the recommendations request was refused (HTTP " + r.status + "): " + why);
+            throw new Error("HTTP " + r.status);
+          });
       })
       .then(function (data) {
         render(container, data);
       })
       .catch(function (err) {
-        container.setAttribute("data-merchlab-error", String(err && err.message ? err.message : err));
+        var message = String(err && err.message ? err.message : err);
+        if (!/^HTTP /.test(message)) {
+          // The browser hides a refusal without CORS headers as a network error.
+          warnOnce(
+            "could not reach " + api + " (" + message + "). Check that " + window.location.origin +
+              " is an allowed storefront origin in Merchlab's settings and that the key is right."
+          );
+        }
+        container.setAttribute("data-merchlab-error", message);
       })
       .then(function () {
         container.removeAttribute("aria-busy");
