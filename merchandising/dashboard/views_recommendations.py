@@ -20,6 +20,7 @@ from recsys import serving
 from recsys.models import ModelVersion
 
 from .base import MerchantPageMixin
+from .summaries import model_counts, model_quality
 
 REPORT_DAYS = (1, 7, 30, 90)
 
@@ -262,37 +263,19 @@ class PlacementPreviewView(Page):
 
 
 class ModelVersionsView(Page):
-    """Trained versions with their hold-out metrics next to the popularity baseline."""
+    """Trained versions, full and incremental, with their hold-out check against best-sellers
+    in numbers and in words."""
 
     template_name = "dashboard/recommendations/models.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        rows = []
-        for v in ModelVersion.objects.filter(merchant=self.request.merchant).order_by("-version")[
+        versions = ModelVersion.objects.filter(merchant=self.request.merchant).order_by("-version")[
             :50
-        ]:
-            holdout = (v.metrics or {}).get("holdout") or {}
-            model_m = holdout.get("model") or {}
-            pop_m = holdout.get("popularity") or {}
-            metrics = []
-            for name in sorted(set(model_m) | set(pop_m)):
-                a, b = model_m.get(name), pop_m.get(name)
-                if isinstance(a, (int, float)) or isinstance(b, (int, float)):
-                    better = None
-                    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-                        better = a > b
-                    metrics.append({"name": name, "model": a, "popularity": b, "better": better})
-            rows.append(
-                {
-                    "v": v,
-                    "metrics": metrics,
-                    "k": holdout.get("k"),
-                    "beats": (v.metrics or {}).get("beats_popularity"),
-                    "note": holdout.get("note") or holdout.get("reason") or "",
-                }
-            )
-        context.update(rows=rows)
+        ]
+        context["rows"] = [
+            {"v": v, "quality": model_quality(v), "counts": model_counts(v)} for v in versions
+        ]
         return context
 
 
