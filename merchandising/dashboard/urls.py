@@ -23,6 +23,11 @@ catalog_urls = [
     path("jobs/", views.JobListView.as_view(), name="jobs"),
     path("jobs/<int:job_id>/", views.JobDetailView.as_view(), name="job"),
     path("jobs/<int:job_id>/cancel/", views.JobCancelView.as_view(), name="job-cancel"),
+    path(
+        "jobs/<int:job_id>/import-valid/",
+        views.ImportValidRowsView.as_view(),
+        name="job-import-valid",
+    ),
     path("settings/", views.SettingsView.as_view(), name="settings"),
     path("settings/staff/", views.StaffView.as_view(), name="staff"),
     path(
