@@ -82,10 +82,10 @@ class HomeView(Page):
         failed = [j for j in recent if j.status == Job.Status.FAILED][:5]
         voice_saved = content_selectors.brand_voice_for(merchant).pk is not None
         steps = [
-            ("Import your catalog", product_count > 0, "dashboard:import"),
+            ("Import products", product_count > 0, "dashboard:import"),
             ("Describe your brand voice", voice_saved, "dashboard:content-voice"),
             ("Generate product copy", content_selectors.drafts_list(merchant).exists(), "dashboard:content"),
-            ("Embed the recommendations widget", tracking_selectors.events_exist(merchant), "dashboard:recommendations"),
+            ("Put the widget on your storefront", tracking_selectors.events_exist(merchant), "dashboard:recommendations"),
         ]  # fmt: skip
         context.update(
             product_count=product_count,

@@ -16,10 +16,11 @@ document.addEventListener("click", (event) => {
   toggle.setAttribute("aria-expanded", open ? "true" : "false");
 });
 
-// Destructive actions ask first: a form with data-confirm="question" submits only on OK.
+// Destructive actions ask first: a form (or its submit button) with data-confirm="question"
+// submits only on OK.
 document.addEventListener("submit", (event) => {
-  const form = event.target.closest("form[data-confirm]");
-  if (form && !window.confirm(form.dataset.confirm)) {
+  const question = event.submitter?.dataset.confirm || event.target.dataset?.confirm;
+  if (question && !window.confirm(question)) {
     event.preventDefault();
     event.stopImmediatePropagation();
   }
