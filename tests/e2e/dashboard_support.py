@@ -146,8 +146,10 @@ def stock_the_shop(shop) -> dict:
 class PageWatch:
     """Collects what a page must not do: answer 5xx, log a console error, throw."""
 
-    def __init__(self, page):
+    def __init__(self, page, allow_status: set[int] = frozenset()):
         self.problems: list[str] = []
+        # A page that answers 404 or 403 on purpose logs "Failed to load resource" for itself.
+        self.allow_status = allow_status
         page.on(
             "response",
             lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 500 else None,
@@ -155,10 +157,15 @@ class PageWatch:
         page.on(
             "console",
             lambda m: (
-                self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+                self.problems.append(f"console {m.type}: {m.text}")
+                if m.type == "error" and not self._expected(m.text)
+                else None
             ),
         )
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+
+    def _expected(self, text: str) -> bool:
+        return any(f"status of {code}" in text for code in self.allow_status)
 
 
 AXE_RUN = """async () => {

@@ -114,3 +114,80 @@ def test_owner_day(browser, live_server, shop, viewport):
     finally:
         context.close()
     assert not problems + watch.problems, "\n".join(problems + watch.problems)
+
+
+# Every GET page of the dashboard that a merchant reaches (ids filled in from the stocked shop).
+EVERY_PAGE = [
+    "",
+    "catalog/",
+    "catalog/import/",
+    "catalog/{product}/",
+    "content/",
+    "content/drafts/",
+    "content/voice/",
+    "content/review/",
+    "content/review/log/",
+    "content/review/report/",
+    "content/review/products/{product}/",
+    "content/fine-tuning/",
+    "recommendations/",
+    "recommendations/placements/new/",
+    "recommendations/placements/{placement}/",
+    "recommendations/models/",
+    "recommendations/report/",
+    "experiments/",
+    "experiments/new/",
+    "experiments/new/from-drafts/",
+    "experiments/{copy_test}/",
+    "experiments/{placement_test}/",
+    "segments/",
+    "visitors/v-3/",
+    "jobs/",
+    "jobs/{failed_import}/",
+    "settings/",
+    "settings/staff/",
+    "settings/keys/",
+    "catalog/987654/",  # the styled 404
+]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1440x900", "390x844"])
+def test_every_dashboard_page_is_accessible(browser, live_server, shop, viewport):
+    data = stock_the_shop(shop)
+    ids = {
+        "product": data["products"][1].pk,
+        "placement": data["placement"].pk,
+        "copy_test": data["copy_test"].pk,
+        "placement_test": data["placement_test"].pk,
+        "failed_import": data["failed_import"].pk,
+    }
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    watch = PageWatch(page, allow_status={404, 403})
+    problems: list[str] = []
+    base = f"{live_server.url}/m/{shop.merchant.slug}/"
+    try:
+        sign_in(page, live_server, shop.owner.username)
+        for path in EVERY_PAGE:
+            page.goto(base + path.format(**ids))
+            problems.extend(check_page(page, path or "home", phone=viewport is PHONE))
+        # Keyboard focus is visible: the first Tab lands on the skip link, which shows itself
+        # with an outline.
+        page.goto(base)
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => { const e = document.activeElement; const s = getComputedStyle(e);
+            return [e.textContent.trim(), s.outlineStyle, s.outlineWidth,
+                    e.getBoundingClientRect().left >= 0]; }"""
+        )
+        assert focused[0] == "Skip to content" and focused[1] != "none" and focused[3]
+        # A reviewer sent to an owner-only page gets the styled 403 with navigation.
+        context.clear_cookies()
+        sign_in(page, live_server, shop.reviewer.username)
+        page.goto(base + "settings/keys/")
+        assert page.get_by_role("heading", name="You cannot open this page").is_visible()
+        problems.extend(check_page(page, "403", phone=viewport is PHONE))
+    finally:
+        context.close()
+    assert not problems + watch.problems, "\n".join(problems + watch.problems)
