@@ -113,6 +113,10 @@ def copy_history(product: Product, field: str | None = None) -> QuerySet[CopyRev
     return qs.filter(field=field) if field else qs
 
 
+def products_by_skus(merchant, skus) -> QuerySet[Product]:
+    return Product.objects.filter(merchant=merchant, sku__in=list(skus)).order_by("sku")
+
+
 def live_copy_by_scope(product: Product) -> dict[tuple[str, str], dict]:
     """(field, segment) -> {"value", "revision_id"} of what is live now: the general copy under
     segment "" and each segment's own copy under its key."""

@@ -13,6 +13,7 @@ catalog_urls = [
     path("", views.HomeView.as_view(), name="home"),
     path("catalog/", views.ProductListView.as_view(), name="products"),
     path("catalog/export.csv", views.ExportView.as_view(), name="export"),
+    path("catalog/bulk/", views.ProductBulkView.as_view(), name="products-bulk"),
     path("catalog/import/", views.ImportView.as_view(), name="import"),
     path("catalog/<int:product_id>/", views.ProductDetailView.as_view(), name="product"),
     path(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -33,6 +35,16 @@ from .forms import ApiKeyForm, ImportForm, InviteForm, MerchantSettingsForm, Pro
 from .summaries import model_quality
 
 PAGE_SIZE = 50
+# Catalog columns a merchant may sort by: URL value -> model field.
+SORTS = {
+    "sku": "sku",
+    "title": "title",
+    "price": "price",
+    "stock": "stock",
+    "updated": "updated_at",
+}
+SORT_LABELS = [("sku", "SKU"), ("title", "Title"), ("price", "Price"), ("stock", "Stock")]
+BULK_LIMIT = 200
 
 
 class Page(MerchantPageMixin, TemplateView):
@@ -127,21 +139,70 @@ class ProductListView(Page):
             "stock",
             "status",
             "updated_at",
+            "image_url",
         )
-        paginator = Paginator(qs.order_by("sku"), PAGE_SIZE)
+        sort = params.get("sort", "sku")
+        if sort.lstrip("-") not in SORTS:
+            sort = "sku"
+        order = ("-" if sort.startswith("-") else "") + SORTS[sort.lstrip("-")]
+        paginator = Paginator(qs.order_by(order, "sku"), PAGE_SIZE)
         if not any(filters.values()):
             # The unfiltered count is a pass over the whole catalog: use the cached one.
             paginator.count = catalog.catalog_count(self.request.merchant)
         page = paginator.get_page(params.get("page"))
         query = params.copy()
         query.pop("page", None)
+        unsorted = query.copy()
+        unsorted.pop("sort", None)
         context.update(
+            sort=sort,
+            columns=[
+                {
+                    "key": key,
+                    "label": label,
+                    "num": key in ("price", "stock"),
+                    "href": f"?{unsorted.urlencode()}&sort={'-' if sort == key else ''}{key}",
+                    "state": "ascending"
+                    if sort == key
+                    else "descending"
+                    if sort == f"-{key}"
+                    else "",
+                }
+                for key, label in SORT_LABELS
+            ],
             filters=filters,
             page=page,
             facets=catalog.facet_values(self.request.merchant),
             query=query.urlencode(),
         )
         return context
+
+
+class ProductBulkView(MerchantPageMixin, View):
+    """POST from the catalog's selection: generate copy for the chosen products (the Content
+    page, pre-filled) or archive them."""
+
+    def post(self, request, *args, **kwargs):
+        skus = [s.strip() for s in request.POST.getlist("sku") if s.strip()][:BULK_LIMIT]
+        back = redirect("dashboard:products", merchant_slug=request.merchant.slug)
+        if not skus:
+            messages.error(request, "Select at least one product first.")
+            return back
+        action = request.POST.get("bulk_action")
+        if action == "generate":
+            url = reverse("dashboard:content", kwargs={"merchant_slug": request.merchant.slug})
+            return redirect(f"{url}?{urlencode({'skus': ' '.join(skus)})}")
+        if action == "archive":
+            archived = 0
+            with transaction.atomic():
+                for product in catalog.products_by_skus(request.merchant, skus):
+                    if product.status != Product.Status.ARCHIVED:
+                        catalog_services.product_archive(product=product)
+                        archived += 1
+            messages.success(request, f"Archived {archived} product{'s' if archived != 1 else ''}.")
+            return back
+        messages.error(request, "Unknown action.")
+        return back
 
 
 class ProductDetailView(Page):

@@ -157,3 +157,27 @@ def test_pages_have_the_menu_badge_and_api_docs_link(client, shop, products, pat
     assert 'class="menu-toggle' in html and 'aria-controls="main-nav"' in html
     assert 'id="drafts-badge">1<' in html
     assert 'href="/api/docs/"' in html and "favicon.svg" in html
+
+
+def test_catalog_sorts_in_the_url_and_acts_on_a_selection(client, shop, products):
+    client.force_login(shop.editor)
+    html = page(client, shop, "catalog/?sort=-sku").content.decode()
+    assert html.index(products[2].sku) < html.index(products[0].sku)
+    assert 'aria-sort="descending"' in html and 'name="sort" value="-sku"' in html
+    assert html.count(f'href="/m/{shop.merchant.slug}/catalog/{products[0].pk}/"') == 2
+    bulk = f"/m/{shop.merchant.slug}/catalog/bulk/"
+    response = client.post(
+        bulk, {"sku": [products[0].sku, products[1].sku], "bulk_action": "generate"}
+    )
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"content/?skus={products[0].sku}+{products[1].sku}")
+    form = client.get(response["Location"]).content.decode()
+    assert f"{products[0].sku} {products[1].sku}" in form
+    client.post(bulk, {"sku": [products[0].sku], "bulk_action": "archive"})
+    assert [p.status for p in Product.objects.filter(merchant=shop.merchant).order_by("sku")] == [
+        "archived",
+        "active",
+        "active",
+    ]
+    detail = page(client, shop, f"catalog/{products[1].pk}/").content.decode()
+    assert f"content/?skus={products[1].sku}" in detail and "View drafts" in detail
