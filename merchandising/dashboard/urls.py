@@ -46,6 +46,7 @@ content_urls = [
         name="content-job",
     ),
     path("content/drafts/", views_content.DraftListView.as_view(), name="content-drafts"),
+    path("content/pick/", views_content.ProductPickerView.as_view(), name="content-pick"),
     path("content/voice/", views_content.BrandVoiceView.as_view(), name="content-voice"),
 ]
 recommendation_urls = [

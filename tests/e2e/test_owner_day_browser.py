@@ -68,6 +68,13 @@ def test_owner_day(browser, live_server, shop, viewport):
 
         nav("Content")
         problems.extend(check_page(page, "generate", phone=phone))
+        # Pick products by searching instead of typing SKUs.
+        page.get_by_label("Search by SKU or title").fill("P-00")
+        page.get_by_role("button", name="Add P-003").click()
+        page.get_by_role("button", name="Add P-005").click()
+        assert page.get_by_label("SKUs").input_value() == "P-003 P-005"
+        assert page.get_by_label("These products").is_checked()
+        problems.extend(check_page(page, "generate with picker results", phone=phone))
         nav("Review")
         problems.extend(check_page(page, "review", phone=phone))
 

@@ -52,3 +52,19 @@ function boxTables(root) {
 document.addEventListener("DOMContentLoaded", () => boxTables(document));
 document.addEventListener("htmx:afterSettle", (event) => boxTables(event.detail.elt || document));
 window.addEventListener("resize", () => boxTables(document));
+
+// The Content page's product picker: "Add SKU" puts the SKU into the SKUs box (once) and
+// chooses the "These products" scope.
+document.addEventListener("click", (event) => {
+  const add = event.target.closest("[data-add-sku]");
+  if (!add) return;
+  const box = document.getElementById("id_skus");
+  if (!box) return;
+  const skus = box.value.split(/[\s,]+/).filter(Boolean);
+  if (!skus.includes(add.dataset.addSku)) skus.push(add.dataset.addSku);
+  box.value = skus.join(" ");
+  const scope = document.querySelector("input[name=scope][value=skus]");
+  if (scope) scope.checked = true;
+  add.textContent = `Added ${add.dataset.addSku}`;
+  add.disabled = true;
+});
