@@ -5,6 +5,8 @@ and has no serious or critical axe-core violation."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import sign_in
@@ -96,6 +98,19 @@ def test_owner_day(browser, live_server, shop, viewport):
         nav("Recommendations")
         problems.extend(check_page(page, "placements", phone=phone))
         visit("placement", f"/recommendations/placements/{data['placement'].pk}/")
+        # Rules are built with controls; the JSON stays as the advanced view.
+        page.get_by_role("button", name="Add a rule").click()
+        page.get_by_label("Rule 1: action").select_option("pin")
+        page.get_by_label("Rule 1: SKU to pin").fill("P-004")
+        page.get_by_label("Rule 1: position").fill("2")
+        assert json.loads(page.locator("#id_rules").input_value()) == [
+            {"action": "pin", "sku": "P-004", "position": 2}
+        ]
+        problems.extend(check_page(page, "placement with a rule", phone=phone))
+        page.get_by_role("button", name="Save").click()
+        page.get_by_text("Saved placement home-feature").wait_for()
+        data["placement"].refresh_from_db()
+        assert data["placement"].rules == [{"action": "pin", "sku": "P-004", "position": 2}]
         visit("model versions", "/recommendations/models/")
         versions = page.locator("#model-versions").inner_text()
         assert "Incremental update" in versions and "Full training" in versions
