@@ -110,7 +110,7 @@
   if (segBox && targeting && typeof targeting === "object" && config.segments.length) {
     const details = moveToAdvanced(segBox, "Advanced: strategy per segment as JSON");
     const rows = el("div", { class: "builder", id: "segment-builder" });
-    const choices = [["", "the placement's strategy"]].concat(config.strategies);
+    const choices = [["", "as the placement"]].concat(config.strategies);
     config.segments.forEach(([id, name]) => {
       const s = select(choices, targeting[String(id)] || "");
       s.dataset.segment = String(id);
