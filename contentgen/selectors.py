@@ -33,6 +33,11 @@ def drafts_list(
     return qs.order_by("sku", "kind", "variant", "-created_at")
 
 
+def drafts_pending_count(merchant) -> int:
+    """How many drafts wait for review (the dashboard's badge and home page)."""
+    return CopyDraft.objects.filter(merchant=merchant, status=CopyDraft.Status.PENDING).count()
+
+
 def draft_get(merchant, draft_id: int) -> CopyDraft:
     return CopyDraft.objects.select_related("product").get(merchant=merchant, pk=draft_id)
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from contentgen.models import CopyDraft
 from contentgen.specs import KINDS, live_value
 from merchandising.catalog.models import COPY_FIELDS, CopyRevision, LiveCopy, SegmentCopy
+from merchandising.catalog.selectors import live_copy_by_scope
 
 from .diff import segments_html, segments_stats, word_diff
 from .models import RejectionReason, ReviewDecision
@@ -427,7 +428,10 @@ def rejection_report(merchant, *, since: datetime | None = None) -> dict:
 
 def copy_history(merchant, product) -> list[dict]:
     """A product's live-copy history, newest first, each revision with the review decision
-    that made it (if any) and whether it is the live one: [{"revision", "decision", "is_live"}]."""
+    that made it (if any): [{"revision", "decision", "is_live", "can_revert", "segment_name"}].
+    A revision is live when it is what its audience gets now (the general copy, or its
+    segment's own copy); `can_revert` is False where reverting would change nothing (the live
+    text, a withdrawn segment copy); `segment_name` names the segment of a segment's copy."""
     revisions = list(
         CopyRevision.objects.filter(merchant=merchant, product=product).select_related("created_by")
     )
@@ -438,11 +442,21 @@ def copy_history(merchant, product) -> list[dict]:
         )
     }
     revisions.sort(key=lambda r: (r.created_at, r.pk), reverse=True)
-    seen: set[str] = set()
+    live = live_copy_by_scope(product)
+    names = _segment_names(merchant, {r.segment for r in revisions if r.segment})
     out = []
     for r in revisions:
-        out.append({"revision": r, "decision": decisions.get(r.pk), "is_live": r.field not in seen})
-        seen.add(r.field)
+        current = live.get((r.field, r.segment))
+        out.append(
+            {
+                "revision": r,
+                "decision": decisions.get(r.pk),
+                "is_live": current is not None and current["revision_id"] == r.pk,
+                "can_revert": r.value not in ("", [], None)
+                and (current is None or current["value"] != r.value),
+                "segment_name": (names.get(r.segment, f"segment {r.segment}") if r.segment else ""),
+            }
+        )
     return out
 
 

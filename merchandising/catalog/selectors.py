@@ -113,6 +113,22 @@ def copy_history(product: Product, field: str | None = None) -> QuerySet[CopyRev
     return qs.filter(field=field) if field else qs
 
 
+def products_by_skus(merchant, skus) -> QuerySet[Product]:
+    return Product.objects.filter(merchant=merchant, sku__in=list(skus)).order_by("sku")
+
+
+def live_copy_by_scope(product: Product) -> dict[tuple[str, str], dict]:
+    """(field, segment) -> {"value", "revision_id"} of what is live now: the general copy under
+    segment "" and each segment's own copy under its key."""
+    out = {
+        (c.field, ""): {"value": c.value, "revision_id": c.revision_id}
+        for c in LiveCopy.objects.filter(product=product)
+    }
+    for c in SegmentCopy.objects.filter(product=product):
+        out[(c.field, c.segment)] = {"value": c.value, "revision_id": c.revision_id}
+    return out
+
+
 def catalog_version(merchant) -> int:
     """A number that changes whenever the merchant's products change (catalog services bump it),
     so derived figures can be cached until the next write."""

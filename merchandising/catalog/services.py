@@ -458,6 +458,30 @@ def product_import_submit(
         )
 
 
+def product_import_valid_rows(*, job: Job, user=None) -> Job:
+    """After an all-or-nothing import failed on bad rows, import the same stored file again
+    keeping the valid rows (a new job; the failed one stays as the record of the problems)."""
+    result = job.result or {}
+    if (
+        job.kind != "catalog_import"
+        or job.status != Job.Status.FAILED
+        or result.get("written") is not False
+        or not result.get("rows")
+        or result.get("bad_rows", 0) >= result["rows"]
+    ):
+        raise ValidationError("This import has no valid rows left to import.")
+    with default_storage.open(job.params["path"], "rb") as fh:
+        data = fh.read()
+    return product_import_submit(
+        merchant=job.merchant,
+        data=data,
+        filename=job.params.get("filename", "import.csv"),
+        encoding=job.params.get("encoding", "utf-8"),
+        partial=True,
+        user=user,
+    )
+
+
 def product_import_run(*, job: Job, report: Report) -> dict:
     with default_storage.open(job.params["path"], "rb") as fh:
         data = fh.read()
@@ -500,9 +524,10 @@ def product_create(*, merchant, data: dict, user=None) -> Product:
 
 
 @transaction.atomic
-def product_update(*, product: Product, data: dict, user=None) -> Product:
+def product_update(*, product: Product, data: dict, user=None, by_hand: bool = False) -> Product:
     """Change some fields of a product (those present in `data`); copy fields go through
-    live_copy_publish as original (merchant-typed) copy."""
+    live_copy_publish as original (merchant-typed) copy. With `by_hand` (a person typing in the
+    dashboard) a change to a field that already has live copy is recorded as edited."""
     product = Product.objects.select_for_update().get(pk=product.pk)
     for field in PRODUCT_FIELDS:
         if field in data:
@@ -516,9 +541,8 @@ def product_update(*, product: Product, data: dict, user=None) -> Product:
             continue
         if live.get(field) == copy_value_clean(field, value):
             continue  # a form sends every copy field back: an unchanged one is not a new version
-        live_copy_publish(
-            product=product, field=field, value=value, source=CopySource.ORIGINAL, user=user
-        )
+        source = CopySource.EDITED if by_hand and field in live else CopySource.ORIGINAL
+        live_copy_publish(product=product, field=field, value=value, source=source, user=user)
     return product
 
 

@@ -11,6 +11,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from contentgen.selectors import drafts_pending_count
 from merchandising.accounts.models import role_allows
 from merchandising.accounts.selectors import membership_for, memberships_for_user
 
@@ -49,5 +50,6 @@ class MerchantPageMixin(LoginRequiredMixin):
             can_edit=role_allows(self.request.role, "editor"),
             can_review=role_allows(self.request.role, "reviewer"),
             is_owner=role_allows(self.request.role, "owner"),
+            drafts_waiting=drafts_pending_count(self.request.merchant),
         )
         return context

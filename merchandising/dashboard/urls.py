@@ -13,6 +13,7 @@ catalog_urls = [
     path("", views.HomeView.as_view(), name="home"),
     path("catalog/", views.ProductListView.as_view(), name="products"),
     path("catalog/export.csv", views.ExportView.as_view(), name="export"),
+    path("catalog/bulk/", views.ProductBulkView.as_view(), name="products-bulk"),
     path("catalog/import/", views.ImportView.as_view(), name="import"),
     path(
         "catalog/import/platform/",
@@ -44,6 +45,11 @@ catalog_urls = [
     path("jobs/", views.JobListView.as_view(), name="jobs"),
     path("jobs/<int:job_id>/", views.JobDetailView.as_view(), name="job"),
     path("jobs/<int:job_id>/cancel/", views.JobCancelView.as_view(), name="job-cancel"),
+    path(
+        "jobs/<int:job_id>/import-valid/",
+        views.ImportValidRowsView.as_view(),
+        name="job-import-valid",
+    ),
     path("settings/", views.SettingsView.as_view(), name="settings"),
     path("settings/staff/", views.StaffView.as_view(), name="staff"),
     path(
@@ -61,6 +67,7 @@ content_urls = [
         name="content-job",
     ),
     path("content/drafts/", views_content.DraftListView.as_view(), name="content-drafts"),
+    path("content/pick/", views_content.ProductPickerView.as_view(), name="content-pick"),
     path("content/voice/", views_content.BrandVoiceView.as_view(), name="content-voice"),
 ]
 recommendation_urls = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -10,24 +11,41 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 
+from contentgen import selectors as content_selectors
 from contentgen.review import services as review_services
+from contentgen.review.selectors import _segment_names
 from merchandising.accounts import selectors as accounts
 from merchandising.accounts import services as account_services
 from merchandising.catalog import selectors as catalog
 from merchandising.catalog import services as catalog_services
 from merchandising.catalog.models import Product
 from merchandising.catalog.services_platforms import import_format_detect
+from merchandising.experiments import selectors as experiment_selectors
 from merchandising.jobs import selectors as jobs
 from merchandising.jobs import services as job_services
 from merchandising.jobs.models import Job
+from merchandising.tracking import selectors as tracking_selectors
+from recsys import selectors as recsys_selectors
 
 from .base import MerchantPageMixin
 from .forms import ApiKeyForm, ImportForm, InviteForm, MerchantSettingsForm, ProductForm, RoleForm
+from .summaries import model_quality
 
 PAGE_SIZE = 50
+# Catalog columns a merchant may sort by: URL value -> model field.
+SORTS = {
+    "sku": "sku",
+    "title": "title",
+    "price": "price",
+    "stock": "stock",
+    "updated": "updated_at",
+}
+SORT_LABELS = [("sku", "SKU"), ("title", "Title"), ("price", "Price"), ("stock", "Stock")]
+BULK_LIMIT = 200
 
 
 class Page(MerchantPageMixin, TemplateView):
@@ -53,18 +71,46 @@ class MerchantPickerView(TemplateView):
 
 
 class HomeView(Page):
+    """What needs the merchant now: drafts to review, running experiments and their reading,
+    the serving model's quality in words, failed jobs, and the first steps of a new shop."""
+
     template_name = "dashboard/home.html"
     nav = "home"
+    RUNNING_SHOWN = 5
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         merchant = self.request.merchant
         products = Product.objects.filter(merchant=merchant)
+        product_count = catalog.catalog_count(merchant)
+        running = []
+        for experiment in experiment_selectors.experiments_list(merchant, status="running")[
+            : self.RUNNING_SHOWN
+        ]:
+            analysis = experiment_selectors.experiment_report(merchant, experiment)["analysis"]
+            reading = analysis["decision"]["sentence"] if analysis else "No visitors yet."
+            running.append({"experiment": experiment, "reading": reading})
+        model = recsys_selectors.active_model_version(merchant)
+        recent = jobs.jobs_recent(merchant, limit=50)
+        failed = [j for j in recent if j.status == Job.Status.FAILED][:5]
+        voice_saved = content_selectors.brand_voice_for(merchant).pk is not None
+        steps = [
+            ("Import products", product_count > 0, "dashboard:import"),
+            ("Describe your brand voice", voice_saved, "dashboard:content-voice"),
+            ("Generate product copy", content_selectors.drafts_list(merchant).exists(), "dashboard:content"),
+            ("Put the widget on your storefront", tracking_selectors.events_exist(merchant), "dashboard:recommendations"),
+        ]  # fmt: skip
         context.update(
-            product_count=products.count(),
+            product_count=product_count,
             active_count=products.filter(status=Product.Status.ACTIVE).count(),
             out_of_stock=products.filter(status=Product.Status.ACTIVE, stock__lte=0).count(),
-            recent_jobs=jobs.jobs_recent(merchant, limit=5),
+            recent_jobs=recent[:5],
+            failed_jobs=failed,
+            running=running,
+            model=model,
+            model_quality=model_quality(model) if model else None,
+            steps=[{"label": label, "done": done, "url": url} for label, done, url in steps],
+            new_shop=not all(done for _, done, _ in steps),
         )
         return context
 
@@ -94,21 +140,70 @@ class ProductListView(Page):
             "stock",
             "status",
             "updated_at",
+            "image_url",
         )
-        paginator = Paginator(qs.order_by("sku"), PAGE_SIZE)
+        sort = params.get("sort", "sku")
+        if sort.lstrip("-") not in SORTS:
+            sort = "sku"
+        order = ("-" if sort.startswith("-") else "") + SORTS[sort.lstrip("-")]
+        paginator = Paginator(qs.order_by(order, "sku"), PAGE_SIZE)
         if not any(filters.values()):
             # The unfiltered count is a pass over the whole catalog: use the cached one.
             paginator.count = catalog.catalog_count(self.request.merchant)
         page = paginator.get_page(params.get("page"))
         query = params.copy()
         query.pop("page", None)
+        unsorted = query.copy()
+        unsorted.pop("sort", None)
         context.update(
+            sort=sort,
+            columns=[
+                {
+                    "key": key,
+                    "label": label,
+                    "num": key in ("price", "stock"),
+                    "href": f"?{unsorted.urlencode()}&sort={'-' if sort == key else ''}{key}",
+                    "state": "ascending"
+                    if sort == key
+                    else "descending"
+                    if sort == f"-{key}"
+                    else "",
+                }
+                for key, label in SORT_LABELS
+            ],
             filters=filters,
             page=page,
             facets=catalog.facet_values(self.request.merchant),
             query=query.urlencode(),
         )
         return context
+
+
+class ProductBulkView(MerchantPageMixin, View):
+    """POST from the catalog's selection: generate copy for the chosen products (the Content
+    page, pre-filled) or archive them."""
+
+    def post(self, request, *args, **kwargs):
+        skus = [s.strip() for s in request.POST.getlist("sku") if s.strip()][:BULK_LIMIT]
+        back = redirect("dashboard:products", merchant_slug=request.merchant.slug)
+        if not skus:
+            messages.error(request, "Select at least one product first.")
+            return back
+        action = request.POST.get("bulk_action")
+        if action == "generate":
+            url = reverse("dashboard:content", kwargs={"merchant_slug": request.merchant.slug})
+            return redirect(f"{url}?{urlencode({'skus': ' '.join(skus)})}")
+        if action == "archive":
+            archived = 0
+            with transaction.atomic():
+                for product in catalog.products_by_skus(request.merchant, skus):
+                    if product.status != Product.Status.ARCHIVED:
+                        catalog_services.product_archive(product=product)
+                        archived += 1
+            messages.success(request, f"Archived {archived} product{'s' if archived != 1 else ''}.")
+            return back
+        messages.error(request, "Unknown action.")
+        return back
 
 
 class ProductDetailView(Page):
@@ -129,7 +224,7 @@ class ProductDetailView(Page):
             product=product,
             live_copy=live,
             form=form or ProductForm(initial=ProductForm.initial_for(product, live)),
-            history=catalog.copy_history(product)[:50],
+            history=_history_rows(product),
         )
         return context
 
@@ -141,7 +236,9 @@ class ProductDetailView(Page):
         data = dict(form.cleaned_data)
         data["copy"] = {f: data.pop(f) for f in ("description", "seo_title", "seo_description")}
         try:
-            catalog_services.product_update(product=product, data=data, user=request.user)
+            catalog_services.product_update(
+                product=product, data=data, user=request.user, by_hand=True
+            )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 for error in errors:
@@ -151,6 +248,23 @@ class ProductDetailView(Page):
         return redirect(
             "dashboard:product", merchant_slug=request.merchant.slug, product_id=product.pk
         )
+
+
+def _history_rows(product: Product, limit: int = 50) -> list:
+    """The copy history newest first, each revision marked: `segment_name` for a segment's own
+    copy (the general copy is not affected by it), `is_live` for the text shoppers get now, and
+    `can_revert` only where reverting would change what is live."""
+    history = list(catalog.copy_history(product).order_by("-created_at", "-id")[:limit])
+    live = catalog.live_copy_by_scope(product)
+    names = _segment_names(product.merchant, {r.segment for r in history if r.segment})
+    for r in history:
+        current = live.get((r.field, r.segment))
+        r.segment_name = names.get(r.segment, f"segment {r.segment}") if r.segment else ""
+        r.is_live = current is not None and current["revision_id"] == r.pk
+        r.can_revert = r.value not in ("", [], None) and (
+            current is None or current["value"] != r.value
+        )
+    return history
 
 
 class CopyRevertView(MerchantPageMixin, View):
@@ -249,21 +363,50 @@ class JobDetailView(Page):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         try:
-            context["job"] = jobs.job_get(self.request.merchant, self.kwargs["job_id"])
+            job = jobs.job_get(self.request.merchant, self.kwargs["job_id"])
         except Job.DoesNotExist:
             raise Http404("No such job.") from None
+        result = job.result or {}
+        valid_rows = 0
+        if (
+            job.kind == "catalog_import"
+            and job.status == Job.Status.FAILED
+            and result.get("written") is False
+        ):
+            valid_rows = max(0, int(result.get("rows") or 0) - int(result.get("bad_rows") or 0))
+        context.update(job=job, valid_rows=valid_rows)
         return context
 
 
 class JobCancelView(MerchantPageMixin, View):
     def post(self, request, *args, **kwargs):
         try:
-            job_services.job_cancel(merchant=request.merchant, job_id=kwargs["job_id"])
+            job_services.job_cancel(
+                merchant=request.merchant, job_id=kwargs["job_id"], user=request.user
+            )
         except Job.DoesNotExist:
             raise Http404("No such job.") from None
         return redirect(
             "dashboard:job", merchant_slug=request.merchant.slug, job_id=kwargs["job_id"]
         )
+
+
+class ImportValidRowsView(MerchantPageMixin, View):
+    """POST: import the valid rows of a file whose all-or-nothing import failed on bad rows."""
+
+    def post(self, request, *args, **kwargs):
+        try:
+            failed = jobs.job_get(request.merchant, kwargs["job_id"])
+            job = catalog_services.product_import_valid_rows(job=failed, user=request.user)
+        except Job.DoesNotExist:
+            raise Http404("No such job.") from None
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(
+                "dashboard:job", merchant_slug=request.merchant.slug, job_id=kwargs["job_id"]
+            )
+        messages.success(request, f"Importing the valid rows of {failed.params.get('filename')}.")
+        return redirect("dashboard:job", merchant_slug=request.merchant.slug, job_id=job.pk)
 
 
 class StaffView(Page):

@@ -124,6 +124,28 @@ def _segment_names(merchant, keys) -> dict[str, str]:
     return {str(pk): name for pk, name in rows.values_list("pk", "name")}
 
 
+class ProductPickerView(MerchantPageMixin, TemplateView):
+    """htmx fragment of the Content page: products matching a SKU or title search, each with
+    a button that adds its SKU to the SKUs box."""
+
+    template_name = "dashboard/content/_picker.html"
+    nav = "content"
+    LIMIT = 20
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        q = (self.request.GET.get("q") or "").strip()[:300]
+        found = []
+        if q:
+            found = list(
+                catalog.products_list(self.request.merchant, q=q, status="active")
+                .only("sku", "title")
+                .order_by("sku")[: self.LIMIT]
+            )
+        context.update(q=q, found=found, limit=self.LIMIT)
+        return context
+
+
 class ContentHomeView(MerchantPageMixin, TemplateView):
     """Generate copy for a selection, a category or everything; recent generation jobs."""
 

@@ -18,6 +18,7 @@ from merchandising.inputs import DB_INT_MAX
 from merchandising.storefront.models import Placement
 
 from .base import MerchantPageMixin
+from .summaries import placement_settings_in_words
 from .views import Page
 
 
@@ -293,24 +294,29 @@ class ExperimentDetailView(Page):
             min_segment_units=stats.MIN_SEGMENT_UNITS_PER_ARM,
             is_demo=_is_demo(self.request.merchant),
         )
+        for v in report["variants"]:
+            v.settings_words = placement_settings_in_words(v.payload or {})
         if analysis:
+            # One inference in force: the table, the chart and the headline quote its interval.
             sequential = analysis["inference"] == "sequential"
+            for v in analysis["variants"]:
+                if not v["is_control"]:
+                    v["force_low"], v["force_high"] = stats.interval_in_force(analysis, v)
+                    v["force_p"] = stats.p_value_in_force(analysis, v)
             rows = [
-                (
-                    v["name"],
-                    v["abs_uplift"],
-                    v["always_valid_ci_low"] if sequential else v["uplift_ci_low"],
-                    v["always_valid_ci_high"] if sequential else v["uplift_ci_high"],
-                )
+                (v["name"], v["abs_uplift"], v["force_low"], v["force_high"])
                 for v in analysis["variants"]
                 if not v["is_control"]
             ]
             label = (
-                "always-valid interval"
+                f"{100 * (1 - analysis['alpha']):.0f}% always-valid interval"
                 if sequential
                 else f"{100 * (1 - analysis['alpha']):.0f}% Newcombe interval"
             )
             context["uplift_label"] = label
+            context["p_label"] = ("always-valid p" if sequential else "p, z-test") + (
+                ", Holm" if analysis.get("correction") else ""
+            )
             context["charts"] = {
                 "cumulative": mark_safe(charts.cumulative_rate_chart(report["series"])),  # noqa: S308 (escaped in charts)
                 "uplift": mark_safe(charts.uplift_interval_chart(rows, label=label)),  # noqa: S308

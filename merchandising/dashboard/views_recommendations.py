@@ -18,10 +18,13 @@ from merchandising.parsers import json_max_depth
 from merchandising.storefront import selectors as placements
 from merchandising.storefront import services as placement_services
 from merchandising.storefront.models import Placement
+from recsys import selectors as recsys_selectors
 from recsys import serving
 from recsys.models import ModelVersion
+from recsys.ranking import RULE_FIELDS
 
 from .base import MerchantPageMixin
+from .summaries import model_counts, model_quality
 
 REPORT_DAYS = (1, 7, 30, 90)
 
@@ -128,17 +131,20 @@ class PlacementForm(forms.Form):
         return data
 
 
-def _name_segments(merchant, form: forms.Form) -> None:
-    """List the active segments and their ids under the targeting field."""
+def _name_segments(merchant, form: forms.Form) -> list[tuple[int, str]]:
+    """List the active segments and their ids under the targeting field; returns them as
+    (id, name) for the form's per-segment controls."""
     try:
         from recsys.segments.selectors import segments_list
     except ImportError:  # segments app not installed
-        return
-    names = [f"{s.pk}: {s.name}" for s in segments_list(merchant)[:30]]
+        return []
+    active = [(s.pk, s.name) for s in segments_list(merchant)[:30]]
+    names = [f"{pk}: {name}" for pk, name in active]
     field = form.fields["segment_strategies"]
     field.help_text = PlacementForm.base_fields["segment_strategies"].help_text + (
         " Segments: " + "; ".join(names) + "." if names else " No segments yet."
     )
+    return active
 
 
 def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -187,8 +193,16 @@ class PlacementEditView(Page):
             form = PlacementForm(initial=initial)
         if placement is not None:
             form.fields["key"].disabled = True
-        _name_segments(self.request.merchant, form)
-        context.update(placement=placement, form=form)
+        segments = _name_segments(self.request.merchant, form)
+        context.update(
+            placement=placement,
+            form=form,
+            builder={
+                "segments": segments,
+                "strategies": list(Placement.Strategy.choices),
+                "rule_fields": list(RULE_FIELDS),
+            },
+        )
         return context
 
     def post(self, request, *args, **kwargs):
@@ -258,42 +272,30 @@ class PlacementPreviewView(Page):
                 )
             except ValidationError as exc:
                 error = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-        context.update(served=served, error=error, visitor_id=visitor_id, sku=sku)
+        context.update(
+            served=served,
+            error=error,
+            visitor_id=visitor_id,
+            sku=sku,
+            active_model=recsys_selectors.active_model_version(request.merchant),
+        )
         return context
 
 
 class ModelVersionsView(Page):
-    """Trained versions with their hold-out metrics next to the popularity baseline."""
+    """Trained versions, full and incremental, with their hold-out check against best-sellers
+    in numbers and in words."""
 
     template_name = "dashboard/recommendations/models.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        rows = []
-        for v in ModelVersion.objects.filter(merchant=self.request.merchant).order_by("-version")[
+        versions = ModelVersion.objects.filter(merchant=self.request.merchant).order_by("-version")[
             :50
-        ]:
-            holdout = (v.metrics or {}).get("holdout") or {}
-            model_m = holdout.get("model") or {}
-            pop_m = holdout.get("popularity") or {}
-            metrics = []
-            for name in sorted(set(model_m) | set(pop_m)):
-                a, b = model_m.get(name), pop_m.get(name)
-                if isinstance(a, (int, float)) or isinstance(b, (int, float)):
-                    better = None
-                    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-                        better = a > b
-                    metrics.append({"name": name, "model": a, "popularity": b, "better": better})
-            rows.append(
-                {
-                    "v": v,
-                    "metrics": metrics,
-                    "k": holdout.get("k"),
-                    "beats": (v.metrics or {}).get("beats_popularity"),
-                    "note": holdout.get("note") or holdout.get("reason") or "",
-                }
-            )
-        context.update(rows=rows)
+        ]
+        context["rows"] = [
+            {"v": v, "quality": model_quality(v), "counts": model_counts(v)} for v in versions
+        ]
         return context
 
 

@@ -561,18 +561,46 @@ def _points(x: float) -> str:
     return "less than 0.001 points" if pts < 0.001 else f"{pts:.3g} points"
 
 
-def decide(result: Mapping[str, Any]) -> dict[str, Any]:
-    """One-sentence decision from an ``analyze`` result.
+def interval_in_force(result: Mapping[str, Any], treatment: Mapping[str, Any]):
+    """(low, high) of a treatment's absolute uplift under the inference in force: the
+    always-valid interval for sequential tests, the Newcombe interval at a fixed horizon. The
+    headline, the table and the chart all quote this one interval."""
+    if result.get("inference") == "sequential":
+        return treatment.get("always_valid_ci_low"), treatment.get("always_valid_ci_high")
+    return treatment.get("uplift_ci_low"), treatment.get("uplift_ci_high")
 
-    Order: an empty arm means no data yet; an SRM warning overrides the rest; then a significant treatment (under the
-    inference in force) that is ahead is recommended with its probability to beat
-    control and expected loss; a significant loser says keep control; otherwise
-    "not enough data" with the remaining sample size for the planned lift.
+
+def p_value_in_force(result: Mapping[str, Any], treatment: Mapping[str, Any]):
+    """The p-value the decision uses (Holm-adjusted when several treatments are compared)."""
+    if result.get("inference") == "sequential":
+        return treatment.get("always_valid_p_value_holm", treatment.get("always_valid_p_value"))
+    return treatment.get("p_value_holm", treatment.get("p_value"))
+
+
+def _between(result: Mapping[str, Any], t: Mapping[str, Any], control: str) -> str:
+    lo, hi = interval_in_force(result, t)
+    if lo is None or hi is None:
+        return f"{t['name']} minus {control}: no interval yet"
+    return f"{t['name']} minus {control} is between {100 * lo:+.2f} and {100 * hi:+.2f} points"
+
+
+def decide(result: Mapping[str, Any]) -> dict[str, Any]:
+    """One-sentence decision from an ``analyze`` result, under the inference in force only
+    (always-valid for sequential tests, fixed-horizon otherwise), quoting the same interval
+    the report's table and chart show.
+
+    Order: an empty arm means no data yet; an SRM warning overrides the rest; then a
+    significant treatment that is ahead is recommended with its probability to beat control
+    and expected loss (significant losers are named too); significant losers are called
+    losers, and when every treatment lost, keep control; otherwise "not enough data" with the
+    interval so far and the remaining sample size for the planned lift, naming a variant that
+    trails or leads clearly by the Bayesian probability while the test in force cannot yet
+    tell. ``losers`` lists the names of significantly worse treatments.
     """
     variants = result["variants"]
     treatments = [v for v in variants if not v["is_control"]]
     ctrl = next(v for v in variants if v["is_control"])
-    out: dict[str, Any] = {"status": "inconclusive", "winner": None}
+    out: dict[str, Any] = {"status": "inconclusive", "winner": None, "losers": []}
     if not treatments:
         out["sentence"] = "Only one variant: nothing to compare."
         return out
@@ -586,52 +614,77 @@ def decide(result: Mapping[str, Any]) -> dict[str, Any]:
             "so these numbers cannot be trusted until assignment or tracking is fixed."
         )
         return out
+    sequential = result.get("inference") == "sequential"
+    test_name = "the always-valid test" if sequential else "the fixed-horizon test"
     winners = [t for t in treatments if t["significant"] and (t["abs_uplift"] or 0) > 0]
+    losers = [t for t in treatments if t["significant"] and (t["abs_uplift"] or 0) < 0]
+    out["losers"] = [t["name"] for t in losers]
+    loser_note = ""
+    if losers:
+        names = " and ".join(t["name"] for t in losers)
+        verb = "Variant {} loses" if len(losers) == 1 else "Variants {} lose"
+        loser_note = (
+            f" {verb.format(names)} to {ctrl['name']} ("
+            + "; ".join(_between(result, t, ctrl["name"]) for t in losers)
+            + ")."
+        )
     if winners:
         best = max(winners, key=lambda t: t["prob_beat_control"])
         out.update(status="winner", winner=best["name"])
         out["sentence"] = (
             f"Variant {best['name']} is ahead with {_prob(best['prob_beat_control'])} probability; "
-            f"expected loss if you ship it {_points(best['expected_loss'])}."
+            f"expected loss if you ship it {_points(best['expected_loss'])} "
+            f"({_between(result, best, ctrl['name'])}).{loser_note}"
         )
         return out
-    losers = [t for t in treatments if t["significant"]]
     if losers and len(losers) == len(treatments):
         out.update(status="control", winner=ctrl["name"])
+        which = "Variant " + losers[0]["name"] if len(losers) == 1 else "Every variant"
         out["sentence"] = (
-            f"Keep {ctrl['name']}: every variant converts worse "
-            f"(best chance to beat control {_prob(max(t['prob_beat_control'] for t in treatments))})."
+            f"{which} is a loser: keep {ctrl['name']}."
+            + loser_note.replace(" lose to ", " convert worse than ")
+            .replace(" loses to ", " converts worse than ")
+            .replace(" Variants ", " ")
+            .replace(" Variant ", " ")
+            .rstrip(".")
+            + f", by {test_name}."
         )
         return out
+    undecided = [t for t in treatments if not t["significant"]]
     need = result.get("sample_size_per_arm")
     have = min(v["units"] for v in variants)
     mde = result.get("mde", DEFAULT_MDE)
+    lead = max(undecided, key=lambda t: t["prob_beat_control"])
+    trail = min(undecided, key=lambda t: t["prob_beat_control"])
+    so_far = _between(result, lead, ctrl["name"])
+    hint = ""
+    if trail["prob_beat_control"] < 0.01:
+        hint = (
+            f" {trail['name']} is trailing ({_prob(trail['prob_beat_control'])} chance to beat "
+            f"{ctrl['name']}), but {test_name} cannot yet rule out no difference."
+        )
+    elif lead["prob_beat_control"] > 0.99:
+        hint = (
+            f" {lead['name']} is leading ({_prob(lead['prob_beat_control'])} chance to beat "
+            f"{ctrl['name']}), but {test_name} cannot yet rule out no difference."
+        )
     if need is None:
-        out["sentence"] = (
+        body = (
             "Not enough data: control has no conversions yet, so the needed sample size is unknown."
         )
     elif have < need:
-        out["sentence"] = (
-            f"Not enough data: about {need - have:,} more visitors per arm for a {100 * mde:.0f}% lift "
-            f"(control converts at {_pct(ctrl['rate'])})."
+        body = (
+            f"Not enough data under {test_name} so far: {so_far}; about {need - have:,} more "
+            f"visitors per arm for a {100 * mde:.0f}% lift (control converts at "
+            f"{_pct(ctrl['rate'])})."
         )
     else:
         out["status"] = "no_difference"
-        t = max(treatments, key=lambda t: t["prob_beat_control"])
-        lo = (
-            t["always_valid_ci_low"]
-            if result.get("inference") == "sequential"
-            else t["uplift_ci_low"]
-        )
-        hi = (
-            t["always_valid_ci_high"]
-            if result.get("inference") == "sequential"
-            else t["uplift_ci_high"]
-        )
-        out["sentence"] = (
-            f"No detectable difference at the planned sample size: {t['name']} minus {ctrl['name']} is between "
-            f"{100 * lo:+.2f} and {100 * hi:+.2f} points."
-        )
+        body = f"No detectable difference at the planned sample size: {so_far}."
+    if losers:
+        out["status"] = "loser"
+        body = f"{loser_note.strip()} For the others, {body[0].lower()}{body[1:]}"
+    out["sentence"] = body + hint
     return out
 
 

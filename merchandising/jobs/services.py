@@ -30,9 +30,9 @@ def job_submit(
     return job
 
 
-def job_cancel(*, merchant, job_id: int) -> Job:
+def job_cancel(*, merchant, job_id: int, user=None) -> Job:
     """Ask a job to stop. A queued job is cancelled at once; a running one at its next progress
-    report."""
+    report. The name of the person who asked is kept in the job's params ("cancelled_by")."""
     with transaction.atomic():
         job = Job.objects.select_for_update().get(merchant=merchant, pk=job_id)
         if job.is_finished:
@@ -40,6 +40,9 @@ def job_cancel(*, merchant, job_id: int) -> Job:
         job.cancel_requested = True
         cache.set(cancel_cache_key(job.pk), True, 24 * 3600)
         fields = ["cancel_requested"]
+        if getattr(user, "pk", None):
+            job.params = {**(job.params or {}), "cancelled_by": user.get_username()}
+            fields.append("params")
         if job.status == Job.Status.QUEUED:
             job.status = Job.Status.CANCELLED
             job.finished_at = timezone.now()

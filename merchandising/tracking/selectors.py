@@ -67,6 +67,11 @@ def events_for_training(
     return columns
 
 
+def events_exist(merchant) -> bool:
+    """Has the storefront sent any event yet (is the widget or the events API wired up)?"""
+    return Event.objects.filter(merchant=merchant).exists()
+
+
 def event_summary(merchant) -> dict:
     """Counts per type, visitors, time range: what the dashboard and training messages show."""
     qs = Event.objects.filter(merchant=merchant)

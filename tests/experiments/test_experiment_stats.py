@@ -202,3 +202,40 @@ def test_analyze_revenue_uses_welch():
     ref = sps.ttest_ind(b, a, equal_var=False)
     assert res["variants"][1]["value_p_value"] == pytest.approx(ref.pvalue, rel=1e-8)
     assert res["variants"][1]["value_diff"] == pytest.approx(b.mean() - a.mean())
+
+
+@pytest.mark.parametrize("sequential", [True, False])
+def test_a_clear_loser_is_called_a_loser_with_the_interval_in_force(sequential):
+    res = stats.analyze({"A": (4000, 400), "B": (4000, 160)}, sequential=sequential)
+    b = res["variants"][1]
+    low, high = stats.interval_in_force(res, b)
+    if sequential:
+        assert (low, high) == (b["always_valid_ci_low"], b["always_valid_ci_high"])
+    else:
+        assert (low, high) == (b["uplift_ci_low"], b["uplift_ci_high"])
+    decision = res["decision"]
+    assert decision["status"] == "control" and decision["losers"] == ["B"]
+    assert decision["sentence"].startswith("Variant B is a loser: keep A.")
+    # The headline quotes the one interval the table and the chart show.
+    assert f"between {100 * low:+.2f} and {100 * high:+.2f} points" in decision["sentence"]
+    assert "Not enough data" not in decision["sentence"]
+
+
+def test_a_loser_next_to_an_undecided_variant_is_named_and_the_rest_is_not_enough_data():
+    res = stats.analyze({"A": (4000, 400), "B": (4000, 160), "C": (4000, 410)}, sequential=True)
+    decision = res["decision"]
+    assert decision["status"] == "loser" and decision["losers"] == ["B"]
+    assert decision["sentence"].startswith("Variant B loses to A")
+    assert "For the others, not enough data under the always-valid test" in decision["sentence"]
+
+
+def test_not_enough_data_names_the_inference_and_a_trailing_variant():
+    # The z-test alone would call this (p < 0.05); the always-valid test in force cannot yet.
+    res = stats.analyze({"A": (400, 40), "B": (400, 16)}, sequential=True)
+    b = res["variants"][1]
+    assert b["p_value"] < 0.01 and not b["significant"]
+    sentence = res["decision"]["sentence"]
+    assert sentence.startswith("Not enough data under the always-valid test so far")
+    assert "B is trailing" in sentence
+    low, high = stats.interval_in_force(res, b)
+    assert f"between {100 * low:+.2f} and {100 * high:+.2f} points" in sentence

@@ -148,23 +148,29 @@ def test_report_attributes_by_request_id_and_lists_top_items(client, shop, other
 
 
 def test_model_versions_page_compares_with_popularity(client, shop):
+    # The shape recommender_train writes: counts has an "items" key, which a template that
+    # iterated `counts.items` read as the number 360 (a 500 for every trained merchant).
     ModelVersion.objects.create(
         merchant=shop.merchant,
         version=3,
         status="ready",
         is_active=True,
         training_seconds=12.5,
+        counts={"events": 48210, "users": 1200, "items": 360},
         metrics={
-            "holdout": {
-                "k": 10,
-                "model": {"ndcg": 0.31, "precision": 0.12},
-                "popularity": {"ndcg": 0.2, "precision": 0.15},
+            "k": 10,
+            "models": {
+                "merchlab": {"ndcg": 0.31, "precision": 0.12, "users": 90},
+                "popularity": {"ndcg": 0.2, "precision": 0.15, "users": 90},
             },
             "beats_popularity": True,
         },
     )
     client.force_login(shop.reviewer)
-    html = client.get(url(shop, "models/")).content.decode()
+    response = client.get(url(shop, "models/"))
+    assert response.status_code == 200
+    html = response.content.decode()
     assert "v3" in html and "active" in html and "12.5 s" in html
+    assert "48,210 events" in html and "360 products" in html
     assert "<strong>0.3100</strong>" in html and "<strong>0.1500</strong>" in html
-    assert "Beats the popularity baseline" in html
+    assert "Better than best-sellers" in html and "55% better" in html

@@ -6,3 +6,65 @@ document.addEventListener("htmx:responseError", (event) => {
   box.textContent = `The server answered ${event.detail.xhr.status}; please retry.`;
   event.detail.target.prepend(box);
 });
+
+// The navigation collapses into a Menu button on narrow screens.
+document.addEventListener("click", (event) => {
+  const toggle = event.target.closest(".menu-toggle");
+  if (!toggle) return;
+  const bar = toggle.closest(".topbar");
+  const open = bar.classList.toggle("nav-open");
+  toggle.setAttribute("aria-expanded", open ? "true" : "false");
+});
+
+// Destructive actions ask first: a form (or its submit button) with data-confirm="question"
+// submits only on OK.
+document.addEventListener("submit", (event) => {
+  const question = event.submitter?.dataset.confirm || event.target.dataset?.confirm;
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
+
+// Wide tables scroll in their own box; a box that scrolls can take keyboard focus so that
+// keyboard users can scroll it too.
+function boxTables(root) {
+  root.querySelectorAll("table.grid").forEach((table) => {
+    let box = table.parentElement;
+    if (!box.classList.contains("table-scroll")) {
+      box = document.createElement("div");
+      box.className = "table-scroll";
+      table.before(box);
+      box.append(table);
+    }
+    if (box.scrollWidth > box.clientWidth + 1) {
+      box.tabIndex = 0;
+      const heading = table.getAttribute("aria-label") || table.id || "table";
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", `${heading} (scrolls sideways)`);
+    } else if (box.getAttribute("role") === "region") {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
+  });
+}
+document.addEventListener("DOMContentLoaded", () => boxTables(document));
+document.addEventListener("htmx:afterSettle", (event) => boxTables(event.detail.elt || document));
+window.addEventListener("resize", () => boxTables(document));
+
+// The Content page's product picker: "Add SKU" puts the SKU into the SKUs box (once) and
+// chooses the "These products" scope.
+document.addEventListener("click", (event) => {
+  const add = event.target.closest("[data-add-sku]");
+  if (!add) return;
+  const box = document.getElementById("id_skus");
+  if (!box) return;
+  const skus = box.value.split(/[\s,]+/).filter(Boolean);
+  if (!skus.includes(add.dataset.addSku)) skus.push(add.dataset.addSku);
+  box.value = skus.join(" ");
+  const scope = document.querySelector("input[name=scope][value=skus]");
+  if (scope) scope.checked = true;
+  add.textContent = `Added ${add.dataset.addSku}`;
+  add.disabled = true;
+});
