@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from contentgen.facts import is_thin
-from contentgen.grounding import DANGLING_WORDS, Fit, Grounding
+from contentgen.grounding import DANGLING_WORDS, FACT_BOOST, Fit, Grounding
 from contentgen.guards import HARD, SOFT, Flag, check_copy
 from contentgen.prompts import DEFAULT_FACTS_BUDGET_CHARS, build_prompt, parse_answer, render_prompt
 from contentgen.specs import get_spec
@@ -298,6 +298,7 @@ def iter_generate(
     variants: int | None = None,
     candidates: int | None = None,
     grounded: bool = True,
+    fact_boost: float = FACT_BOOST,
     seed: int = 0,
     batch_size: int = 16,
     max_attempts: int = 2,
@@ -311,7 +312,8 @@ def iter_generate(
 
     ``candidates`` answers are sampled per field (default :data:`DEFAULT_CANDIDATES`, at
     least ``variants``) and the best ``variants`` kept; ``grounded`` applies
-    :mod:`contentgen.grounding` while decoding. Requests are processed in chunks of about
+    :mod:`contentgen.grounding` while decoding, nudging toward unmentioned key facts by
+    ``fact_boost`` (0 turns the nudge off). Requests are processed in chunks of about
     one batch, so callers can save results, report progress per finished field and honour
     cancellation between chunks. ``max_new_tokens`` caps each kind's own token budget (tests
     and quick previews).
@@ -330,6 +332,7 @@ def iter_generate(
             variants=variants,
             candidates=n,
             grounded=grounded,
+            fact_boost=fact_boost,
             seed=seed,
             batch_size=batch_size,
             max_attempts=max_attempts,
@@ -354,6 +357,7 @@ def _generate_chunk(
     variants,
     candidates,
     grounded,
+    fact_boost,
     seed,
     batch_size,
     max_attempts,
@@ -374,7 +378,9 @@ def _generate_chunk(
         prompts.append(text)
         shared.append(shared_part(backend.tokenizer, messages, text))
         constraints.append(
-            (Grounding.from_facts(request.facts), Fit.for_kind(spec.name)) if grounded else None
+            (Grounding.from_facts(request.facts, boost=fact_boost), Fit.for_kind(spec.name))
+            if grounded
+            else None
         )
         results.append(
             CopyResult(
@@ -476,6 +482,15 @@ def _drop_partial_word(value: str | list[str]) -> str | list[str]:
     return trim(value)
 
 
+_OPEN_NUMBER = re.compile(r"\s*\d[\d.,/\-]*$")
+
+
+def _drop_open_number(value: str | list[str]) -> str | list[str]:
+    if isinstance(value, list):
+        return [*value[:-1], _OPEN_NUMBER.sub("", value[-1])] if value else value
+    return _OPEN_NUMBER.sub("", value)
+
+
 def _judge(request: CopyRequest, kind: str, out, voice, candidate: int, round_: int) -> Variant:
     spec = get_spec(kind)
     value = parse_answer(kind, out.text)
@@ -487,6 +502,9 @@ def _judge(request: CopyRequest, kind: str, out, voice, candidate: int, round_: 
     if getattr(out, "forced_end", False) and spec.name != "description":
         # the last line filled its limit mid-word: it ends at its last whole word
         value = _drop_partial_word(value)
+    if truncated or getattr(out, "forced_end", False):
+        # ended mid-number ("1/" of "1/2"): the partial number is not a fact
+        value = _drop_open_number(value)
     if spec.name == "description" and truncated and isinstance(value, str):
         # out of tokens mid-sentence: the complete sentences stand when they are enough
         head = _last_sentence_end(value, (spec.min_words or 0) // 2)

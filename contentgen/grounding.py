@@ -25,6 +25,13 @@ fit) per row. At each step it checks the row's most likely candidate tokens (``w
 default, more when none of those is allowed) against the text so far and keeps only the allowed
 ones; the sampler then draws among them as usual. End-of-turn stays allowed unless the fit says
 the text is too short to end, so forbidding a number never forces a run-on.
+
+**Fact boost.** Among the allowed candidates, a token that starts or continues a word of a key
+fact the text has not mentioned yet (:func:`contentgen.facts.key_facts`: the brand, the
+category, attribute values) gets ``Grounding.boost`` added to its logit: a soft nudge toward
+covering the facts, in the spirit of lexically constrained decoding (Hokamp and Liu, 2017,
+arXiv:1704.07138) but without forcing any word. Only tokens already among the model's
+likeliest candidates are nudged, so the text stays the model's own.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from contentgen.facts import key_facts
 from contentgen.guards import (
     AMBIGUOUS_UNITS,
     CLAIM_TERMS,
@@ -68,6 +76,11 @@ _CASED_TERMS = {"RoHS"}
 # Pieces that are never copy: markup and the prompt's fences ("<<<PRODUCT>>>", "<b>"),
 # Markdown emphasis, links and bracketed placeholders ("[Brand Name]").
 _NOT_COPY = re.compile(r"[<>\[\]{}]|\*\*|https?:|www\.|\|>|<\|")
+# Logit added to a candidate that advances an unmentioned key fact (see "Fact boost" above;
+# measured in docs/copy-quality.md).
+FACT_BOOST = 3.0
+# Words of a key fact too common to count as covering it.
+_FACT_STOP = frozenset({"and", "the", "with", "for", "from", "of", "in", "on", "to", "yes"})
 
 
 @dataclass
@@ -82,9 +95,14 @@ class Grounding:
     forbidden: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     forbidden_upper: set[str] = field(default_factory=set)
     origin_known: bool = False
+    # lowercase words of the key facts (brand, category, attribute values) to nudge toward
+    fact_words: frozenset[str] = frozenset()
+    boost: float = 0.0
+    # numerals other than ASCII digits the facts use ("¼", "²"); no others may be written
+    numerals: frozenset[str] = frozenset()
 
     @classmethod
-    def from_facts(cls, facts: dict) -> Grounding:
+    def from_facts(cls, facts: dict, *, boost: float = FACT_BOOST) -> Grounding:
         corpus = facts_corpus(facts)
         mentions = extract_numbers(corpus)
         values = [n.value for n in mentions]
@@ -114,7 +132,45 @@ class Grounding:
                 if words:
                     forbidden.setdefault(words[-1], []).append(words[:-1])
         origin = bool(re.search(r"\b(?:made in|origin|country)\b", corpus, re.IGNORECASE))
-        return cls(values, surfaces, dimensions, forbidden, upper, origin)
+        fact_words = frozenset(
+            word
+            for _, term in key_facts(facts)
+            for word in _WORD.findall(term.lower())
+            if len(word) >= 3 and word not in _FACT_STOP
+        )
+        numerals = frozenset(c for c in corpus if c.isnumeric() and not c.isascii())
+        return cls(
+            values, surfaces, dimensions, forbidden, upper, origin, fact_words, boost, numerals
+        )
+
+    # ------------------------------------------------------------------ fact boost
+
+    def unsaid_facts(self, before: str) -> frozenset[str]:
+        """The key-fact words ``before`` has not written yet."""
+        if not self.fact_words:
+            return frozenset()
+        return self.fact_words - {w.lower() for w in _WORD.findall(before)}
+
+    def advances_fact(self, before: str, piece: str, unsaid: frozenset[str] | None = None) -> bool:
+        """Whether ``piece`` starts or continues a word of a key fact ``before`` lacks
+        (``unsaid``: :meth:`unsaid_facts` of ``before``, when the caller has it)."""
+        unsaid = self.unsaid_facts(before) if unsaid is None else unsaid
+        if not unsaid:
+            return False
+        lead = _WORD.match(piece.lstrip(" "))
+        if lead is None:
+            return False
+        if piece[:1] == " " or not before[-1:].isalpha():
+            stem = lead.group(0).lower()
+            if len(stem) < 2:
+                return False
+        else:
+            partial = re.search(r"[A-Za-z]+$", before)
+            stem = ((partial.group(0) if partial else "") + lead.group(0)).lower()
+        complete = lead.end() < len(piece.lstrip(" "))
+        if complete:
+            return stem in unsaid
+        return any(word.startswith(stem) for word in unsaid)
 
     # ------------------------------------------------------------------ numbers
 
@@ -132,6 +188,8 @@ class Grounding:
         """Whether ``before + piece`` keeps every number that ``piece`` writes or ends grounded,
         and starts no number when the text already has one per :data:`WORDS_PER_NUMBER` words
         (facts that are mostly numbers must not become a wall of numbers)."""
+        if any(c.isnumeric() and not c.isascii() and c not in self.numerals for c in piece):
+            return False  # "¼", "²", "Ⅲ": numbers the digit rules below would not see
         text = before[-32:] + piece
         start = len(text) - len(piece)
         if any(c.isdigit() for c in piece) and not _OPEN_RUN.search(before):
@@ -352,6 +410,7 @@ class GroundedDecoding:
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         keep = torch.zeros_like(scores, dtype=torch.bool)
+        bias = None
         rows_ids = input_ids.tolist()
         k = min(self.window, scores.shape[1])
         top = scores.topk(k, dim=-1).indices.tolist()
@@ -377,4 +436,18 @@ class GroundedDecoding:
                 allowed = self.eos_ids
                 self.forced[row] = True
             keep[row, allowed] = True
+            grounding = self.rows[row][0]
+            unsaid = grounding.unsaid_facts(text) if grounding and grounding.boost else None
+            if unsaid:
+                nudged = [
+                    t
+                    for t in allowed
+                    if t < len(self.strings)
+                    and grounding.advances_fact(text, self.strings[t], unsaid)
+                ]
+                if nudged:
+                    bias = bias if bias is not None else torch.zeros_like(scores)
+                    bias[row, nudged] = grounding.boost
+        if bias is not None:
+            scores = scores + bias
         return scores.masked_fill(~keep, float("-inf"))

@@ -63,6 +63,14 @@ def test_a_number_of_the_facts_keeps_the_kind_of_unit_the_facts_give_it():
     assert writes(g, ["It is ", "40", " great"])  # "g" then was not a unit
 
 
+def test_fractions_and_numerals_beyond_ascii_digits_need_the_facts_too():
+    grounding = Grounding.from_facts(STAPLES)
+    assert not writes(grounding, ["Fits a ", "¼", " inch gap"])
+    assert not writes(grounding, ["Covers 2 m", "²"])
+    quarter = Grounding.from_facts({**STAPLES, "attributes": {"Width": "¼ in"}})
+    assert writes(quarter, ["A ", "¼", " inch strip"])
+
+
 def test_numbers_inside_codes_are_codes_not_claims():
     g = Grounding.from_facts(STAPLES)
     assert writes(g, ["Fits the TRA", "708", "T tacker."])
@@ -159,6 +167,54 @@ def test_the_processor_masks_refused_tokens_and_keeps_end_of_turn(tiny_tokenizer
     out = processor(ids, scores)
     assert out[0, digit] == float("-inf")
     assert out[0, eos] == 5.0
+
+
+MUG = {
+    "title": "Mug",
+    "brand": "Clayhouse",
+    "category": "Kitchen > Mugs",
+    "attributes": {"Material": "stoneware", "Colour": "sage green"},
+}
+
+
+def test_a_token_that_starts_or_continues_an_unmentioned_fact_is_nudged():
+    grounding = Grounding.from_facts(MUG)
+    assert grounding.advances_fact("A mug in", " sage")
+    assert grounding.advances_fact("A mug in s", "age")
+    assert grounding.advances_fact("A glazed", " stone")
+    assert grounding.advances_fact("A glazed stone", "ware")
+    assert grounding.advances_fact("Made by", " Clay")
+    # ordinary words, a word that goes past the fact, and a fact already written are not
+    assert not grounding.advances_fact("A mug", " made")
+    assert not grounding.advances_fact("A glazed stone", "walls.")
+    assert not grounding.advances_fact("A stoneware mug in", " stone")
+
+
+def test_the_processor_nudges_unmentioned_facts_among_the_allowed_candidates(tiny_tokenizer):
+    tok = tiny_tokenizer
+    eos = tok.convert_tokens_to_ids("<|im_end|>")
+    prompt = tok("Describe it:", add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([prompt + tok(" A mug in", add_special_tokens=False)["input_ids"]])
+    fact = tok(" sage", add_special_tokens=False)["input_ids"]
+    other = tok(" blue", add_special_tokens=False)["input_ids"]
+    assert len(fact) == 1 and len(other) == 1
+    scores = torch.zeros((1, len(tok)))
+    scores[0, fact[0]] = 3.0
+    scores[0, other[0]] = 3.0
+
+    def run(boost: float) -> torch.Tensor:
+        processor = GroundedDecoding(
+            tok,
+            [(Grounding.from_facts(MUG, boost=boost), Fit.for_kind("description"))],
+            prompt_len=len(prompt),
+            eos_ids=[eos],
+        )
+        return processor(ids, scores.clone())
+
+    nudged, plain = run(1.5), run(0.0)
+    assert nudged[0, fact[0]] == pytest.approx(4.5)  # boost 1.5
+    assert nudged[0, other[0]] == pytest.approx(3.0)
+    assert plain[0, fact[0]] == pytest.approx(3.0)
 
 
 @pytest.fixture

@@ -20,7 +20,13 @@ from tqdm import tqdm
 from contentgen import backends, specs
 from contentgen.adapters import AdapterFileError, resolve_adapter_option
 from contentgen.facts import facts_from_row
-from contentgen.generation import DEFAULT_CANDIDATES, CopyRequest, GenerationStats, iter_generate
+from contentgen.generation import (
+    DEFAULT_CANDIDATES,
+    FACT_BOOST,
+    CopyRequest,
+    GenerationStats,
+    iter_generate,
+)
 
 
 def read_products(path: Path, *, drop: tuple[str, ...] = ()) -> list[dict]:
@@ -60,6 +66,12 @@ def add_model_options(parser) -> None:
     )
     parser.add_argument(
         "--no-grounding", action="store_true", help="decode without the facts' constraints"
+    )
+    parser.add_argument(
+        "--fact-boost",
+        type=float,
+        default=FACT_BOOST,
+        help=f"logit nudge toward unmentioned key facts (default {FACT_BOOST}; 0 turns it off)",
     )
 
 
@@ -146,6 +158,7 @@ class Command(BaseCommand):
                 variants=opts["variants"],
                 candidates=opts["candidates"],
                 grounded=not opts["no_grounding"],
+                fact_boost=opts["fact_boost"],
                 seed=opts["seed"],
                 batch_size=opts["batch_size"],
                 max_attempts=opts["max_attempts"],
