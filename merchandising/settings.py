@@ -162,7 +162,8 @@ else:
     # Shared by the web process and the workers of the demo (job progress, rate limits).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            # Django's file cache with atomic add/incr (counters shared by processes).
+            "BACKEND": "merchandising.cache.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
@@ -306,6 +307,11 @@ if not DEBUG:
 # --- Product settings ---------------------------------------------------------------------------
 MERCHLAB_API_KEY_TOUCH_SECONDS = 60  # last-used time is written at most once a minute per key
 MERCHLAB_INVITATION_DAYS = 7
+
+# How many proxies of ours stand in front of the app and append the client's address to
+# X-Forwarded-For (0: the header is ignored and REMOTE_ADDR is the client; any client can write
+# the header). Sign-in and storefront limits count per client address (docs/operations.md).
+MERCHLAB_TRUSTED_PROXY_COUNT = int(os.environ.get("MERCHLAB_TRUSTED_PROXY_COUNT", 0))
 
 # Storefront abuse limits (merchandising.accounts.throttling): "N/s", "N/min" or "N/h"; empty
 # switches a limit off. Per key bounds a whole shop (the serving benchmark runs at 200/s); per
