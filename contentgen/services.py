@@ -211,6 +211,9 @@ def generation_request(
             },
             user=user,
             queue="gpu",
+            # The same products, kinds, variants and segment again while that job is unfinished
+            # get that job; other work is queued (it writes other drafts).
+            once_per=("product_ids", "kinds", "variants", "segment"),
         )
 
 

@@ -111,9 +111,17 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and the demo seeder write concurrently; wait for the lock instead of failing.
+    # Web, worker and the demo seeder use the file at once. WAL: readers never wait for a
+    # writer and a writer never waits for readers; one writer at a time, so jobs write in short
+    # transactions and a request waits (busy timeout, seconds) for one batch at most. IMMEDIATE
+    # takes the write lock at BEGIN, so two writers queue instead of deadlocking on upgrade.
+    # synchronous=NORMAL is the documented safe setting for WAL (https://sqlite.org/wal.html).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+        {
+            "timeout": int(os.environ.get("MERCHLAB_SQLITE_BUSY_TIMEOUT", 20)),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 

@@ -16,6 +16,7 @@ class Job(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     merchant = models.ForeignKey("accounts.Merchant", on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(max_length=40)

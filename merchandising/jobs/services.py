@@ -14,19 +14,51 @@ class JobCancelled(Exception):
 
 
 def job_submit(
-    *, merchant, kind: str, task, params: dict | None = None, user=None, queue: str = "default"
+    *,
+    merchant,
+    kind: str,
+    task,
+    params: dict | None = None,
+    user=None,
+    queue: str = "default",
+    once_per: tuple[str, ...] | None = None,
 ) -> Job:
-    """Create a queued job and enqueue `task(job_id)` once the surrounding transaction commits."""
+    """Create a queued job and enqueue `task(job_id)` once the surrounding transaction commits.
+
+    With `once_per` a merchant has at most one unfinished job of this kind doing the same work:
+    when a queued or running one exists whose params agree on the names in `once_per` (``()``:
+    any job of the kind), that job is returned instead of a new one, with ``job.reused = True``.
+    Two such requests at the same moment are serialised on the merchant's row."""
+    params = params or {}
+    if once_per is not None:
+        with transaction.atomic():
+            type(merchant)._default_manager.select_for_update().filter(pk=merchant.pk).first()
+            for active in Job.objects.filter(
+                merchant=merchant, kind=kind, status__in=Job.ACTIVE
+            ).order_by("created_at"):
+                if all(active.params.get(name) == params.get(name) for name in once_per):
+                    active.reused = True
+                    return active
+            return _job_create(
+                merchant=merchant, kind=kind, task=task, params=params, user=user, queue=queue
+            )
+    return _job_create(
+        merchant=merchant, kind=kind, task=task, params=params, user=user, queue=queue
+    )
+
+
+def _job_create(*, merchant, kind: str, task, params: dict, user, queue: str) -> Job:
     job = Job(
         merchant=merchant,
         kind=kind,
-        params=params or {},
+        params=params,
         created_by=user if getattr(user, "pk", None) else None,
         queue=queue,
     )
     job.full_clean()
     job.save()
     transaction.on_commit(lambda: task.apply_async(args=[job.pk], queue=queue))
+    job.reused = False
     return job
 
 
