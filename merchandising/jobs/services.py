@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -87,6 +89,24 @@ def progress_cache_key(job_id: int) -> str:
 
 def cancel_cache_key(job_id: int) -> str:
     return f"job:{job_id}:cancel"
+
+
+def job_cancel_check(*, job_id: int, db_every: float = 2.0):
+    """A function that says whether the user cancelled the job, cheap enough to ask after every
+    decoding step: the shared cache's flag each time (set by `job_cancel`), the job's row at
+    most every `db_every` seconds (in case the cache was cleared)."""
+    last_db = time.monotonic()
+
+    def cancelled() -> bool:
+        nonlocal last_db
+        if cache.get(cancel_cache_key(job_id)):
+            return True
+        if time.monotonic() - last_db >= db_every:
+            last_db = time.monotonic()
+            return Job.objects.filter(pk=job_id, cancel_requested=True).exists()
+        return False
+
+    return cancelled
 
 
 def job_report(*, job: Job, progress: int, message: str = "") -> None:
