@@ -219,7 +219,18 @@ CELERY_TIMEZONE = TIME_ZONE
 # A job whose worker died this many times while running it (redelivered each time: acks_late,
 # reject_on_worker_lost) is marked failed instead of being delivered again (jobs.runner).
 MERCHLAB_JOB_MAX_ATTEMPTS = int(os.environ.get("MERCHLAB_JOB_MAX_ATTEMPTS", 3))
+# A running job's worker renews its heartbeat this often; a job silent for LOST_AFTER seconds lost
+# its worker, and the reaper (beat, every REAP seconds) queues it again or fails it
+# (jobs.services.jobs_reap; docs/operations.md).
+MERCHLAB_JOB_HEARTBEAT_SECONDS = float(os.environ.get("MERCHLAB_JOB_HEARTBEAT_SECONDS", 15))
+MERCHLAB_JOB_LOST_AFTER_SECONDS = float(os.environ.get("MERCHLAB_JOB_LOST_AFTER_SECONDS", 120))
+MERCHLAB_JOB_REAP_SECONDS = float(os.environ.get("MERCHLAB_JOB_REAP_SECONDS", 30))
 CELERY_BEAT_SCHEDULE: dict = {
+    "jobs-reap-lost": {
+        "task": "jobs.reap_lost",
+        "schedule": MERCHLAB_JOB_REAP_SECONDS,
+        "options": {"queue": "default", "expires": MERCHLAB_JOB_REAP_SECONDS},
+    },
     # Raw events older than each merchant's retention period (Segments > Privacy).
     "segments-purge-expired-events": {
         "task": "segments.purge_expired_events",

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from datetime import timedelta
 
+from celery import current_app
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import Job
+
+log = logging.getLogger(__name__)
 
 
 class JobCancelled(Exception):
@@ -56,6 +63,7 @@ def _job_create(*, merchant, kind: str, task, params: dict, user, queue: str) ->
         params=params,
         created_by=user if getattr(user, "pk", None) else None,
         queue=queue,
+        task=getattr(task, "name", "") or "",
     )
     job.full_clean()
     job.save()
@@ -124,3 +132,56 @@ def job_report(*, job: Job, progress: int, message: str = "") -> None:
         or Job.objects.filter(pk=job.pk, cancel_requested=True).exists()
     ):
         raise JobCancelled()
+
+
+def heartbeat_seconds() -> float:
+    return float(settings.MERCHLAB_JOB_HEARTBEAT_SECONDS)
+
+
+def lost_after_seconds() -> float:
+    return float(settings.MERCHLAB_JOB_LOST_AFTER_SECONDS)
+
+
+def jobs_reap(*, now=None) -> dict:
+    """Requeue, or fail, running jobs whose worker stopped sending heartbeats.
+
+    A worker renews `heartbeat_at` every MERCHLAB_JOB_HEARTBEAT_SECONDS while it runs a job;
+    one silent for MERCHLAB_JOB_LOST_AFTER_SECONDS died (killed, out of memory, its machine
+    restarted). Its broker message may come back by itself (Redis, after the visibility
+    timeout) or may be gone (the embedded broker deletes a message when a worker takes it), so
+    the job goes back to `queued` with the reason on its page and its task is sent again; the
+    first delivery to claim it runs it, any other finds it taken (jobs.runner). A job that has
+    used its MERCHLAB_JOB_MAX_ATTEMPTS fails with the reason instead."""
+    now = now or timezone.now()
+    limit = now - timedelta(seconds=lost_after_seconds())
+    max_attempts = settings.MERCHLAB_JOB_MAX_ATTEMPTS
+    lost = Job.objects.filter(status=Job.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, started_at__lt=limit)
+    )
+    requeued, failed = [], []
+    for job in lost:
+        same = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, worker=job.worker)
+        if job.attempts >= max_attempts or not job.task:
+            changed = same.update(
+                status=Job.Status.FAILED,
+                finished_at=now,
+                message="Failed.",
+                error=f"The worker running this job stopped (killed, out of memory or restarted) "
+                f"on attempt {job.attempts} of {max_attempts}; not retried.",
+            )
+            if changed:
+                failed.append(job.pk)
+                log.error("job %s failed: its worker was lost on the last attempt", job.pk)
+            continue
+        changed = same.update(
+            status=Job.Status.QUEUED,
+            worker="",
+            progress=0,
+            message=f"Worker lost, waiting to retry (attempt {job.attempts + 1} of {max_attempts}).",
+        )
+        if changed:
+            cache.delete(progress_cache_key(job.pk))
+            current_app.send_task(job.task, args=[job.pk], queue=job.queue)
+            requeued.append(job.pk)
+            log.warning("job %s: worker lost, queued again", job.pk)
+    return {"requeued": requeued, "failed": failed}
