@@ -89,3 +89,32 @@ def test_the_segments_page_says_the_discovery_is_already_under_way(client, shop,
     page = client.post(url, follow=True).content.decode()
     assert "Segments are already being found" in page
     assert Job.objects.filter(merchant=shop.merchant, kind="segments").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_job_shows_how_many_jobs_are_ahead_of_it(live_server, shop, other_shop, no_worker):
+    for s in (shop, other_shop):
+        product_bulk_upsert(merchant=s.merchant, items=product_rows(2))
+    request = {"all": True, "kinds": ["seo_title"], "variants": 1}
+    first = post(live_server, shop.secret_key, "/api/v1/generation-jobs", request).json()
+    second = post(live_server, other_shop.secret_key, "/api/v1/generation-jobs", request).json()
+
+    def shown(s, job_id: int) -> dict:
+        return requests.get(
+            f"{live_server.url}/api/v1/jobs/{job_id}",
+            headers={"Authorization": f"Bearer {s.secret_key}"},
+            timeout=120,
+        ).json()
+
+    assert shown(shop, first["id"])["jobs_ahead"] == 0
+    assert shown(other_shop, second["id"])["jobs_ahead"] == 1
+
+    from django.test import Client
+
+    client = Client()
+    client.force_login(other_shop.owner)
+    page = client.get(f"/m/{other_shop.merchant.slug}/jobs/{second['id']}/").content.decode()
+    assert "Waiting: 1 job ahead of it on the gpu worker." in page
+
+    Job.objects.filter(pk=first["id"]).update(status=Job.Status.SUCCEEDED)
+    assert shown(other_shop, second["id"])["jobs_ahead"] == 0
