@@ -1,10 +1,10 @@
 """Runs a job's work inside a Celery task and records what happened.
 
-Tasks are delivered at least once (acks_late): a job that already finished is not run again, and a
-job found `running` is started over only when its heartbeat stopped (its worker died; a live
-worker renews it every MERCHLAB_JOB_HEARTBEAT_SECONDS), so two deliveries never run it at once; the work functions write idempotently
-(upserts keyed by natural keys), so a re-run does not duplicate anything.
-"""
+Tasks are delivered at least once (acks_late): a job that already finished is not run again, and
+a job found `running` is started over only when its heartbeat stopped (its worker died; a live
+worker renews it every MERCHLAB_JOB_HEARTBEAT_SECONDS), so two deliveries never run it at once.
+The work functions write idempotently (upserts keyed by natural keys), so a re-run does not
+duplicate anything."""
 
 from __future__ import annotations
 
@@ -63,11 +63,17 @@ def run_job(job_id: int, work: Callable[[Job, Report], dict | None]) -> None:
         log.error("job %s failed: gave up after %s attempts", job.pk, job.attempts)
         return
     token = _claim(job)
-    if token is None:
+    while token is None:
         # Another delivery of the same job (a redelivered message and the reaper's copy) holds
-        # it and is alive, or has finished it: this one has nothing to do.
-        log.warning("job %s is already taken by a live worker; this delivery is dropped", job.pk)
-        return
+        # it. This one is acknowledged when it returns, so it waits until that job ends (nothing
+        # to do) or its worker is found dead (then this delivery runs it), never dropping the
+        # last message of a job whose holder died.
+        job.refresh_from_db()
+        if job.is_finished or job.cancel_requested:
+            log.info("job %s was run by another delivery; nothing to do", job.pk)
+            return
+        time.sleep(heartbeat_seconds())
+        token = _claim(job)
     job.refresh_from_db()
     started = time.monotonic()
     heartbeat = _Heartbeat(job.pk, token)
