@@ -40,17 +40,17 @@ return nil
 def counter_hit(key: str, timeout: int, *, cache=None) -> int:
     """Add one to the counter ``key`` and return the new count, atomically.
 
-    The counter is created at 0 with ``timeout`` seconds to live by ``add`` (set-if-absent), then
-    incremented: both are atomic on Redis and on the file cache here, so N concurrent callers
-    get N different counts and "add, then check the count" never lets more than the limit
-    through. The time-out runs from the first hit (a fixed window)."""
+    ``incr`` the counter; when it does not exist yet, ``add`` it at 0 with ``timeout`` seconds to
+    live (set-if-absent) and ``incr`` again. Both calls are atomic on Redis and on the file cache
+    here, so N concurrent callers get N different counts, and "count, then compare with the
+    limit" never lets more than the limit through. The time-out runs from the first hit (a fixed
+    window)."""
     cache = default_cache if cache is None else cache
     for _ in range(3):
-        cache.add(key, 0, timeout)
         try:
-            return cache.incr(key)
-        except ValueError:  # expired between add and incr: start a new window
-            continue
+            return cache.incr(key)  # one round trip while the window's counter exists
+        except ValueError:  # no counter yet (or it just expired): start a window, then count
+            cache.add(key, 0, timeout)
     raise RuntimeError(f"could not count {key!r}")
 
 
