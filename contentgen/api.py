@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -19,7 +19,13 @@ class GenerationJobsAPI(MerchantGenericAPIView):
         jobs = selectors.generation_jobs(request.merchant)[:50]
         return Response(JobSerializer(jobs, many=True).data)
 
-    @extend_schema(operation_id="generation_jobs_create", responses={202: JobSerializer})
+    @extend_schema(
+        operation_id="generation_jobs_create",
+        responses={
+            202: JobSerializer,
+            200: OpenApiResponse(JobSerializer, description="The same request, still unfinished."),
+        },
+    )
     def post(self, request):
         data = GenerationRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -34,7 +40,8 @@ class GenerationJobsAPI(MerchantGenericAPIView):
             segment=v.get("segment", ""),
             user=request.user if getattr(request.user, "pk", None) else None,
         )
-        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        answer = status.HTTP_200_OK if job.reused else status.HTTP_202_ACCEPTED
+        return Response(JobSerializer(job).data, status=answer)
 
 
 class BrandVoiceAPI(MerchantGenericAPIView):

@@ -238,6 +238,27 @@ class _RawScores:
         return scores
 
 
+class GenerationStopped(Exception):
+    """``Backend.generate`` was told to stop (its ``should_stop`` said so); the batch that was
+    being decoded is dropped, answers of earlier calls are the caller's to keep."""
+
+
+class _StopWhen:
+    """A stopping criterion (``transformers`` calls it after every decoding step) that ends all
+    rows once ``should_stop()`` is true: a cancel takes effect within one step."""
+
+    def __init__(self, should_stop) -> None:
+        self.should_stop = should_stop
+        self.stopped = False
+
+    def __call__(self, input_ids, scores, **kwargs):
+        if not self.stopped and self.should_stop():
+            self.stopped = True
+        return torch.full(
+            (input_ids.shape[0],), self.stopped, dtype=torch.bool, device=input_ids.device
+        )
+
+
 class Backend:
     """A loaded tokenizer + causal LM, with optional LoRA adapters swapped in place."""
 
@@ -341,6 +362,7 @@ class Backend:
         batch_size: int = 16,
         prefixes: list[str | None] | None = None,
         constraints: list[tuple[Any, Any] | None] | None = None,
+        should_stop=None,
     ) -> list[Generation]:
         """Generate one answer per prompt; ``seeds[i]`` seeds prompt ``i``'s sampling.
 
@@ -351,6 +373,8 @@ class Backend:
         rows all start with the same one computes it once (see the module docstring).
         ``constraints[i]``, when given, is prompt ``i``'s ``(Grounding, Fit)`` from
         :mod:`contentgen.grounding`: what its facts allow and the form of its kind.
+        ``should_stop``, when given, is asked after every decoding step; once it answers true,
+        decoding ends and :class:`GenerationStopped` is raised (a cancelled job).
         """
         if len(prompts) != len(seeds):
             raise ValueError("one seed per prompt")
@@ -367,6 +391,8 @@ class Backend:
             self.model.eval()
             try:
                 for start in range(0, len(prompts), max(1, batch_size)):
+                    if should_stop is not None and should_stop():
+                        raise GenerationStopped()
                     chunk = prompts[start : start + batch_size]
                     chunk_seeds = seeds[start : start + batch_size]
                     chunk_prefixes = prefixes[start : start + batch_size] if prefixes else None
@@ -384,6 +410,7 @@ class Backend:
                             temperature=temperature,
                             top_p=top_p,
                             repetition_penalty=repetition_penalty,
+                            should_stop=should_stop,
                         )
                     )
             finally:
@@ -440,8 +467,9 @@ class Backend:
         repetition_penalty,
         prefixes=None,
         constraints=None,
+        should_stop=None,
     ):
-        from transformers import GenerationConfig, LogitsProcessorList
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
         tok = self.tokenizer
         device = next(self.base_model.parameters()).device
@@ -492,11 +520,17 @@ class Backend:
             eos_token_id=self.eos_ids or None,
             pad_token_id=tok.pad_token_id,
         )
+        stop = _StopWhen(should_stop) if should_stop is not None else None
         ctx = model.disable_adapter() if adapter_off else _nullcontext()
         with ctx:
             out = model.generate(
-                **enc, generation_config=config, logits_processor=LogitsProcessorList(processors)
+                **enc,
+                generation_config=config,
+                logits_processor=LogitsProcessorList(processors),
+                stopping_criteria=StoppingCriteriaList([stop] if stop else []),
             )
+        if stop is not None and stop.stopped:
+            raise GenerationStopped()
         new = out[:, prompt_len:]
         results = []
         for i, (row, seed) in enumerate(zip(new.tolist(), seeds, strict=True)):

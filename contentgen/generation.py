@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from contentgen.facts import is_thin
@@ -307,6 +307,7 @@ def iter_generate(
     stats: GenerationStats | None = None,
     chunk_requests: int | None = None,
     max_new_tokens: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[CopyResult]:
     """Yield a :class:`CopyResult` per request, in order, as soon as its chunk is done.
 
@@ -316,7 +317,9 @@ def iter_generate(
     ``fact_boost`` (0 turns the nudge off). Requests are processed in chunks of about
     one batch, so callers can save results, report progress per finished field and honour
     cancellation between chunks. ``max_new_tokens`` caps each kind's own token budget (tests
-    and quick previews).
+    and quick previews). ``should_stop`` goes to the backend, which asks it after every
+    decoding step and raises ``GenerationStopped`` once it is true (results already yielded
+    stay the caller's).
     """
     stats = stats if stats is not None else GenerationStats()
     n = max(1, candidates or DEFAULT_CANDIDATES)
@@ -340,6 +343,7 @@ def iter_generate(
             top_p=top_p,
             stats=stats,
             max_new_tokens=max_new_tokens,
+            should_stop=should_stop,
         )
 
 
@@ -365,6 +369,7 @@ def _generate_chunk(
     top_p,
     stats: GenerationStats,
     max_new_tokens: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[CopyResult]:
     specs = [get_spec(r.kind) for r in requests]
     prompts: list[str] = []
@@ -416,6 +421,7 @@ def _generate_chunk(
                 batch_size=batch_size,
                 prefixes=[shared[i] for i, _ in kind_slots],
                 constraints=[constraints[i] for i, _ in kind_slots] if grounded else None,
+                **({"should_stop": should_stop} if should_stop is not None else {}),
             )
             stats.model_seconds += time.perf_counter() - started
             stats.prompts += len(kind_slots)

@@ -13,7 +13,12 @@ version can be told apart):
 - Fence markers, chat-template control tokens (``<|im_start|>``, ``[INST]``,
   ``</s>``, ...) and line breaks inside merchant text are neutralised, so
   "ignore previous instructions" in an attribute stays a harmless attribute
-  value inside its fence and cannot open a new chat turn.
+  value inside its fence and cannot open a new chat turn. Text is NFKC-normalised
+  first (full-width ``＜｜im_start｜＞`` and ``＜＜＜`` become their ASCII forms and
+  are caught), runs of look-alike angle brackets (``‹‹‹``, ``«««``, ``〈〈``) are cut
+  like ``<<<``, and every string the default model's tokenizer reads as a special
+  token (``<repo_name>``, ``<file_sep>``, ...) is removed; :func:`render_prompt`
+  removes the special tokens of whichever tokenizer renders the prompt as well.
 - Enormous attribute text is cut to a character budget (about 4 characters per
   token) with a warning (:func:`build_prompt` returns the warnings).
 - :func:`render_prompt` ``(tokenizer, messages) -> str`` applies the tokenizer's
@@ -28,6 +33,7 @@ version can be told apart):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from contentgen.facts import fact_items, is_thin
@@ -43,6 +49,9 @@ __all__ = [
     "format_answer",
     "parse_answer",
     "neutralise",
+    "remove_tokens",
+    "special_token_texts",
+    "SPECIAL_TOKEN_TEXTS",
     "segment_audience",
 ]
 
@@ -59,19 +68,62 @@ _CONTROL_TOKEN = re.compile(
     r"<\|[^|<>]{0,40}\|>|\[/?INST\]|<</?SYS>>|</?s>|<\s*/?\s*(?:system|user|assistant)\s*>",
     re.IGNORECASE,
 )
-_FENCE = re.compile(r"<{2,}|>{2,}")
+# Characters that read as angle brackets (after NFKC, which already maps the full-width and
+# small forms to ASCII): a run of two or more of them is a fence marker to a model.
+_OPENING = "<‹«〈《⟨⟪❮❰ᐸ˂"
+_CLOSING = ">›»〉》⟩⟫❯❱ᐳ˃"
+_FENCE = re.compile(f"[{re.escape(_OPENING)}]{{2,}}|[{re.escape(_CLOSING)}]{{2,}}")
+# Strings the default model's tokenizer (SmolLM2) turns into special token ids wherever they
+# appear in text; render_prompt also removes those of the tokenizer actually used.
+SPECIAL_TOKEN_TEXTS = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<repo_name>",
+    "<reponame>",
+    "<file_sep>",
+    "<filename>",
+    "<gh_stars>",
+    "<issue_start>",
+    "<issue_comment>",
+    "<issue_closed>",
+    "<jupyter_start>",
+    "<jupyter_text>",
+    "<jupyter_code>",
+    "<jupyter_output>",
+    "<jupyter_script>",
+    "<empty_output>",
+)
+
+
+def remove_tokens(text: str, tokens) -> str:
+    """``text`` without any of ``tokens``, repeated until none is left (removing one must not
+    join its neighbours into another: ``<file<file_sep>_sep>``)."""
+    tokens = [t for t in tokens if t]
+    while True:
+        before = text
+        for token in tokens:
+            text = text.replace(token, " ")
+        if text == before:
+            return text
 
 
 def neutralise(text: object, limit: int | None = None) -> str:
     """Merchant text made safe to place inside a fence.
 
-    Removes chat control tokens and fence markers, turns line breaks into
+    NFKC-normalises, then removes chat control tokens, the default tokenizer's
+    special tokens and fence markers (look-alike brackets too), turns line breaks into
     spaces (one fact per line cannot be broken into new lines), collapses
     whitespace, and cuts to ``limit`` characters with an ellipsis.
     """
-    s = "" if text is None else str(text)
-    s = _CONTROL_TOKEN.sub(" ", s)
-    s = _FENCE.sub(lambda m: m.group(0)[0], s)
+    s = unicodedata.normalize("NFKC", "" if text is None else str(text))
+    while True:  # removing one marker must not leave another behind
+        before = s
+        s = remove_tokens(s, SPECIAL_TOKEN_TEXTS)
+        s = _CONTROL_TOKEN.sub(" ", s)
+        s = _FENCE.sub(lambda m: m.group(0)[0], s)
+        if s == before:
+            break
     s = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", s)
     s = re.sub(r"\s+", " ", s).strip()
     if limit is not None and len(s) > limit:
@@ -244,8 +296,22 @@ def build_messages(
     return build_prompt(facts, kind, voice, segment).messages
 
 
+def special_token_texts(tokenizer) -> set[str]:
+    """Every string ``tokenizer`` encodes as a special token id, wherever it appears."""
+    texts = set(getattr(tokenizer, "all_special_tokens", None) or ())
+    for added in (getattr(tokenizer, "added_tokens_decoder", None) or {}).values():
+        if getattr(added, "special", False):
+            texts.add(str(added.content))
+    return {t for t in texts if len(t) >= 3}  # never a single character of ordinary text
+
+
 def render_prompt(tokenizer, messages: list[dict]) -> str:
-    """The prompt string for ``tokenizer``: its chat template with the generation prompt, when it has one."""
+    """The prompt string for ``tokenizer``: its chat template with the generation prompt, when it
+    has one. The messages' text loses every string this tokenizer reads as a special token
+    (a model other than the default one has other special tokens than ``neutralise`` knows)."""
+    specials = special_token_texts(tokenizer)
+    if specials:
+        messages = [{**m, "content": remove_tokens(m["content"], specials)} for m in messages]
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     parts = [f"{m['role'].capitalize()}: {m['content']}" for m in messages]

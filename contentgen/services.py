@@ -27,7 +27,7 @@ from contentgen.prompts import PROMPT_VERSION
 from merchandising.catalog.models import Product
 from merchandising.jobs.models import Job
 from merchandising.jobs.runner import JobError, Report
-from merchandising.jobs.services import job_submit
+from merchandising.jobs.services import JobCancelled, job_cancel_check, job_submit
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +211,9 @@ def generation_request(
             },
             user=user,
             queue="gpu",
+            # The same products, kinds, variants and segment again while that job is unfinished
+            # get that job; other work is queued (it writes other drafts).
+            once_per=("product_ids", "kinds", "variants", "segment"),
         )
 
 
@@ -339,8 +342,10 @@ def generation_run(*, job: Job, report: Report) -> dict:
     """The work of a generation job: load the model once, generate per chunk, save drafts, report.
 
     Products whose drafts this job already wrote (a redelivered task) are skipped.
-    Cancelling stops at the next chunk; drafts written so far stay.
+    Cancelling stops decoding within one step (the backend asks the job's cancel flag after
+    every step); the fields being decoded are dropped, drafts already written stay.
     """
+    from contentgen.backends import GenerationStopped  # torch stays out of the web process
     from contentgen.generation import (
         DEFAULT_CANDIDATES,
         CopyRequest,
@@ -386,7 +391,7 @@ def generation_run(*, job: Job, report: Report) -> dict:
     )
     started = time.monotonic()
     done_here = 0
-    for result in iter_generate(
+    results = iter_generate(
         backend,
         requests,
         voice=voice,
@@ -397,7 +402,15 @@ def generation_run(*, job: Job, report: Report) -> dict:
         batch_size=batch_size,
         stats=stats,
         max_new_tokens=getattr(settings, "CONTENTGEN_MAX_NEW_TOKENS", None),
-    ):
+        should_stop=job_cancel_check(job_id=job.pk),
+    )
+    while True:
+        try:
+            result = next(results)
+        except StopIteration:
+            break
+        except GenerationStopped:
+            raise JobCancelled() from None
         saved = drafts_save(
             merchant=merchant,
             product=by_key[result.key],

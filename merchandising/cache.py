@@ -1,4 +1,4 @@
-"""The Redis cache backend with two per-call costs of Django's own removed.
+"""Cache backends: Redis with two per-call costs of Django's own removed.
 
 Django's ``RedisCacheClient`` builds a new ``redis.Redis`` object for every cache call; its
 constructor fills a table of about 170 response callbacks, which cost about a quarter of a
@@ -10,17 +10,48 @@ threads is safe.
 ``incr`` is one round trip (a server-side script) instead of Django's ``EXISTS`` then ``INCRBY``,
 and it is atomic: a counter that expires between the two can no longer be re-created without
 its time-out.
+
+The file-system cache of the demo (no server) gets ``add`` and ``incr`` that are atomic across
+threads and processes (``FileBasedCache`` below), so counters such as the sign-in throttle count
+every attempt on both backends.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
+import tempfile
+import time
+import zlib
+
+from django.core.cache import cache as default_cache
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.filebased import FileBasedCache as DjangoFileBasedCache
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
+from django.core.files import locks
 
 _INCR_EXISTING = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
 return nil
 """
+
+
+def counter_hit(key: str, timeout: int, *, cache=None) -> int:
+    """Add one to the counter ``key`` and return the new count, atomically.
+
+    ``incr`` the counter; when it does not exist yet, ``add`` it at 0 with ``timeout`` seconds to
+    live (set-if-absent) and ``incr`` again. Both calls are atomic on Redis and on the file cache
+    here, so N concurrent callers get N different counts, and "count, then compare with the
+    limit" never lets more than the limit through. The time-out runs from the first hit (a fixed
+    window)."""
+    cache = default_cache if cache is None else cache
+    for _ in range(3):
+        try:
+            return cache.incr(key)  # one round trip while the window's counter exists
+        except ValueError:  # no counter yet (or it just expired): start a window, then count
+            cache.add(key, 0, timeout)
+    raise RuntimeError(f"could not count {key!r}")
 
 
 class RedisCacheClient(DjangoRedisCacheClient):
@@ -50,3 +81,51 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+class FileBasedCache(DjangoFileBasedCache):
+    """Django's file cache with ``add`` and ``incr`` made atomic across threads and processes.
+
+    Django's versions read and then write (``has_key`` then ``set``; ``get`` then ``set``), so
+    two processes counting the same sign-in failure both read 4 and both write 5. The demo's web
+    process and workers share this cache without a server, so both calls here hold an exclusive
+    lock on one lock file (``flock`` locks an open file description, so threads of one process
+    exclude each other too). Counters are rare writes; the single lock is not a bottleneck.
+    """
+
+    def _counter_lock(self):
+        self._createdir()
+        return open(os.path.join(self._dir, "counters.lock"), "a+b")
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        with self._counter_lock() as fh:
+            locks.lock(fh, locks.LOCK_EX)
+            try:
+                return super().add(key, value, timeout, version)
+            finally:
+                locks.unlock(fh)
+
+    def incr(self, key, delta=1, version=None):
+        # Keeps the counter's expiry (Django's version re-sets it with the default time-out).
+        with self._counter_lock() as fh:
+            locks.lock(fh, locks.LOCK_EX)
+            try:
+                fname = self._key_to_file(key, version)
+                try:
+                    with open(fname, "rb") as f:
+                        expiry = pickle.load(f)
+                        value = pickle.loads(zlib.decompress(f.read()))
+                except (FileNotFoundError, EOFError):
+                    raise ValueError(f"Key '{key}' not found") from None
+                if expiry is not None and expiry < time.time():
+                    self._delete(fname)
+                    raise ValueError(f"Key '{key}' not found")
+                value += delta
+                fd, tmp_path = tempfile.mkstemp(dir=self._dir)
+                with open(fd, "wb") as f:
+                    f.write(pickle.dumps(expiry, self.pickle_protocol))
+                    f.write(zlib.compress(pickle.dumps(value, self.pickle_protocol)))
+                os.replace(tmp_path, fname)
+                return value
+            finally:
+                locks.unlock(fh)

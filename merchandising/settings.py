@@ -112,9 +112,17 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and the demo seeder write concurrently; wait for the lock instead of failing.
+    # Web, worker and the demo seeder use the file at once. WAL: readers never wait for a
+    # writer and a writer never waits for readers; one writer at a time, so jobs write in short
+    # transactions and a request waits (busy timeout, seconds) for one batch at most. IMMEDIATE
+    # takes the write lock at BEGIN, so two writers queue instead of deadlocking on upgrade.
+    # synchronous=NORMAL is the documented safe setting for WAL (https://sqlite.org/wal.html).
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+        {
+            "timeout": int(os.environ.get("MERCHLAB_SQLITE_BUSY_TIMEOUT", 20)),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
@@ -168,7 +176,8 @@ else:
     # Shared by the web process and the workers of the demo (job progress, rate limits).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            # Django's file cache with atomic add/incr (counters shared by processes).
+            "BACKEND": "merchandising.cache.FileBasedCache",
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
@@ -216,7 +225,18 @@ CELERY_TIMEZONE = TIME_ZONE
 # A job whose worker died this many times while running it (redelivered each time: acks_late,
 # reject_on_worker_lost) is marked failed instead of being delivered again (jobs.runner).
 MERCHLAB_JOB_MAX_ATTEMPTS = int(os.environ.get("MERCHLAB_JOB_MAX_ATTEMPTS", 3))
+# A running job's worker renews its heartbeat this often; a job silent for LOST_AFTER seconds lost
+# its worker, and the reaper (beat, every REAP seconds) queues it again or fails it
+# (jobs.services.jobs_reap; docs/operations.md).
+MERCHLAB_JOB_HEARTBEAT_SECONDS = float(os.environ.get("MERCHLAB_JOB_HEARTBEAT_SECONDS", 15))
+MERCHLAB_JOB_LOST_AFTER_SECONDS = float(os.environ.get("MERCHLAB_JOB_LOST_AFTER_SECONDS", 120))
+MERCHLAB_JOB_REAP_SECONDS = float(os.environ.get("MERCHLAB_JOB_REAP_SECONDS", 30))
 CELERY_BEAT_SCHEDULE: dict = {
+    "jobs-reap-lost": {
+        "task": "jobs.reap_lost",
+        "schedule": MERCHLAB_JOB_REAP_SECONDS,
+        "options": {"queue": "default", "expires": MERCHLAB_JOB_REAP_SECONDS},
+    },
     # Raw events older than each merchant's retention period (Segments > Privacy).
     "segments-purge-expired-events": {
         "task": "segments.purge_expired_events",
@@ -317,6 +337,11 @@ if not DEBUG:
 # --- Product settings ---------------------------------------------------------------------------
 MERCHLAB_API_KEY_TOUCH_SECONDS = 60  # last-used time is written at most once a minute per key
 MERCHLAB_INVITATION_DAYS = 7
+
+# How many proxies of ours stand in front of the app and append the client's address to
+# X-Forwarded-For (0: the header is ignored and REMOTE_ADDR is the client; any client can write
+# the header). Sign-in and storefront limits count per client address (docs/operations.md).
+MERCHLAB_TRUSTED_PROXY_COUNT = int(os.environ.get("MERCHLAB_TRUSTED_PROXY_COUNT", 0))
 
 # Storefront abuse limits (merchandising.accounts.throttling): "N/s", "N/min" or "N/h"; empty
 # switches a limit off. Per key bounds a whole shop (the serving benchmark runs at 200/s); per

@@ -365,6 +365,7 @@ def recommender_train_submit(*, merchant, user=None, config: dict | None = None)
         params={"config": config or {}},
         user=user,
         queue="default",
+        once_per=("config",),  # the same training twice would register the same model twice
     )
 
 
@@ -379,4 +380,5 @@ def recommender_update_submit(*, merchant, user=None):
         params={},
         user=user,
         queue="default",
+        once_per=(),  # an update queued behind another reads the events that one reads
     )

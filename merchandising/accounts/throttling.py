@@ -1,4 +1,5 @@
-"""Rate limits for the storefront API: per publishable key and per visitor.
+"""Rate limits: the storefront API (per publishable key and per visitor) and sign-in failures
+(per account, and per account from one client address).
 
 They live here, beside `api_base.StorefrontAPIView` that applies them, so that accounts does not
 import the storefront app (storefront calls the domain apps, never the reverse).
@@ -17,17 +18,36 @@ is logged.
 
 Rates come from settings (`MERCHLAB_STOREFRONT_RATE_PER_KEY`, `..._PER_VISITOR`, env of the same
 name) as "N/s", "N/min" or "N/h"; an empty value switches that limit off.
+
+Sign-in (`SignInThrottle`): wrong passwords are counted per account from one client address
+(limit 5) and per account from anywhere (limit 20, a distributed guess), for 15 minutes from the
+first failure. Each attempt is counted *before* its password is checked (add, then compare the
+count with the limit; `merchandising.cache.counter_hit` is atomic), so 20 concurrent guesses get
+at most 5 password checks. The account is the user the name resolves to, exactly as the
+authentication backend resolves it; a name of no user is counted under that name only, so
+guessing unknown names never locks out a real user, and there is no limit per address across
+accounts (behind a proxy or a shop's NAT every user shares one address). An address that has
+signed in to the account before is not refused by the per-account limit.
+
+The client address is `REMOTE_ADDR`, or with `MERCHLAB_TRUSTED_PROXY_COUNT` = n > 0 the n-th
+address from the right of `X-Forwarded-For` (what the outermost of n trusted proxies saw);
+without that setting the header is ignored, since any client can write it (`client_address`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import logging
 import math
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
+
+from merchandising.cache import counter_hit
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +74,25 @@ def parse_rate(rate: str | None) -> tuple[int, int] | None:
     return int(count), seconds
 
 
-def _hit(key: str, period: int) -> int:
-    """Count one request in the cache counter `key` (created with a TTL of one window)."""
+def client_address(request) -> str:
+    """The address of the client that sent `request` (see the module's docstring).
+
+    `X-Forwarded-For` lists the addresses each proxy received the request from, appended left to
+    right; only the last `MERCHLAB_TRUSTED_PROXY_COUNT` entries were written by our own proxies,
+    so the n-th from the right is the client. A header with fewer entries, or an entry that is
+    not an IP address, falls back to `REMOTE_ADDR`."""
+    remote = request.META.get("REMOTE_ADDR", "")
+    hops = settings.MERCHLAB_TRUSTED_PROXY_COUNT
+    if hops <= 0:
+        return remote
+    entries = [e.strip() for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    entries = [e for e in entries if e]
+    if len(entries) < hops:
+        return remote
     try:
-        return cache.incr(key)
-    except ValueError:  # the counter does not exist yet in this window
-        if cache.add(key, 1, timeout=period + 1):
-            return 1
-        return cache.incr(key)
+        return str(ipaddress.ip_address(entries[-hops]))
+    except ValueError:
+        return remote
 
 
 class _WindowThrottle(BaseThrottle):
@@ -89,7 +120,7 @@ class _WindowThrottle(BaseThrottle):
         window = int(now // period)
         key = f"throttle:storefront:{self.scope}:{ident}:{period}:{window}"
         try:
-            count = _hit(key, period)
+            count = counter_hit(key, period + 1)
         except Exception:  # the cache is down: keep the shop working
             log.warning("storefront throttle %s: cache unavailable, not limiting", self.scope)
             return True
@@ -97,6 +128,10 @@ class _WindowThrottle(BaseThrottle):
             return True
         self._wait = max(1.0, (window + 1) * period - now)
         return False
+
+    def get_ident(self, request) -> str:
+        # DRF's own trusts X-Forwarded-For from anyone unless NUM_PROXIES is set; use ours.
+        return client_address(request)
 
     def wait(self) -> float | None:
         # DRF turns this into `Retry-After: <whole seconds>`.
@@ -172,3 +207,52 @@ def _batch_visitor(request) -> str | None:
     if len(ids) != 1 or None in ids:
         return None
     return ids.pop().strip() or None
+
+
+SIGN_IN_LIMITS = {"account_address": 5, "account": 20}
+SIGN_IN_LOCK_SECONDS = 15 * 60
+SIGN_IN_KNOWN_ADDRESS_SECONDS = 90 * 24 * 3600
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class SignInThrottle:
+    """Counts one sign-in attempt for `username` from `request`'s client (see the module)."""
+
+    def __init__(self, request, username: str) -> None:
+        user_model = get_user_model()
+        name = str(username or "")
+        try:
+            user = user_model._default_manager.get_by_natural_key(name)
+            account = f"user:{user.pk}"
+        except (user_model.DoesNotExist, ValueError):
+            account = f"name:{_digest(name.casefold())}"
+        address = _digest(client_address(request))
+        self.keys = {
+            "account_address": f"sign-in:{account}:{address}",
+            "account": f"sign-in:{account}",
+        }
+        self.known_key = f"sign-in-known:{account}:{address}"
+        self.counted: list[str] = []
+
+    def allow(self) -> bool:
+        """Count this attempt; False when it is over a limit (do not check the password then)."""
+        known = bool(cache.get(self.known_key))
+        allowed = True
+        for kind, key in self.keys.items():
+            count = counter_hit(key, SIGN_IN_LOCK_SECONDS)
+            self.counted.append(key)
+            if count > SIGN_IN_LIMITS[kind] and not (kind == "account" and known):
+                allowed = False
+        return allowed
+
+    def succeeded(self) -> None:
+        """The password was right: this attempt was no failure, and the address is known."""
+        cache.delete(self.keys["account_address"])
+        try:
+            cache.decr(self.keys["account"])
+        except ValueError:
+            pass
+        cache.set(self.known_key, 1, SIGN_IN_KNOWN_ADDRESS_SECONDS)

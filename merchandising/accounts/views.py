@@ -7,51 +7,32 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views import View
 
 from . import services
-
-# Wrong passwords allowed before sign-in is refused for LOGIN_LOCK_SECONDS, counted three ways:
-# one account from one address, one account from anywhere (a distributed guess), and one address
-# across accounts (password spraying).
-LOGIN_LIMITS = {"account_address": 5, "account": 20, "address": 30}
-LOGIN_LOCK_SECONDS = 15 * 60
-
-
-def _failure_keys(request, username: str) -> dict[str, str]:
-    ip = request.META.get("REMOTE_ADDR", "")
-    name = username.strip().lower()
-    return {
-        "account_address": f"login-failures:{name}:{ip}",
-        "account": f"login-failures:account:{name}",
-        "address": f"login-failures:address:{ip}",
-    }
+from .throttling import SignInThrottle
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
     """Refuses sign-in without checking the password once too many wrong passwords were given
-    (LOGIN_LIMITS) within LOGIN_LOCK_SECONDS."""
+    (`throttling.SignInThrottle`: per account, and per account from one client address)."""
 
     def clean(self):
-        keys = _failure_keys(self.request, self.data.get("username", ""))
-        counts = cache.get_many(list(keys.values()))
-        if any(counts.get(key, 0) >= LOGIN_LIMITS[kind] for kind, key in keys.items()):
+        username = self.cleaned_data.get("username")
+        if not (username and self.cleaned_data.get("password")):
+            return super().clean()  # a field is missing: no password is checked
+        throttle = SignInThrottle(self.request, username)
+        if not throttle.allow():
             raise ValidationError(
                 "Too many failed sign-in attempts. Wait 15 minutes or reset your password.",
                 code="throttled",
             )
-        try:
-            return super().clean()
-        except ValidationError:
-            for key in keys.values():
-                try:
-                    cache.incr(key)
-                except ValueError:
-                    cache.set(key, 1, LOGIN_LOCK_SECONDS)
-            raise
+        cleaned = super().clean()
+        if self.get_user() is not None:
+            throttle.succeeded()
+        return cleaned
 
 
 class ThrottledLoginView(LoginView):

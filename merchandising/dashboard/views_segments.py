@@ -75,9 +75,14 @@ class SegmentListView(Page):
 class SegmentDiscoverView(MerchantPageMixin, View):
     def post(self, request, merchant_slug):
         job = services.segments_discover_submit(merchant=request.merchant, user=request.user)
-        messages.info(
-            request, f"Finding segments (job #{job.pk}); this page shows them when it is done."
-        )
+        if job.reused:
+            messages.info(
+                request, f"Segments are already being found (job #{job.pk}); no second run queued."
+            )
+        else:
+            messages.info(
+                request, f"Finding segments (job #{job.pk}); this page shows them when it is done."
+            )
         return _segments_url(request)
 
 

@@ -16,6 +16,7 @@ class Job(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     merchant = models.ForeignKey("accounts.Merchant", on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(max_length=40)
@@ -28,6 +29,12 @@ class Job(models.Model):
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveSmallIntegerField(default=0)
     queue = models.CharField(max_length=20, default="default")
+    # The Celery task that runs the job (its registered name), so the reaper can queue it again.
+    task = models.CharField(max_length=200, blank=True)
+    # Set by the worker that claimed the job (a token per delivery) and renewed while it runs;
+    # a running job whose heartbeat stopped lost its worker (jobs.services.jobs_reap).
+    worker = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

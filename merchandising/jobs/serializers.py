@@ -4,6 +4,13 @@ from .models import Job
 
 
 class JobSerializer(serializers.ModelSerializer):
+    jobs_ahead = serializers.SerializerMethodField(
+        help_text="For a queued job: unfinished jobs (of any shop) ahead of it on its worker."
+    )
+
+    def get_jobs_ahead(self, job) -> int | None:
+        return getattr(job, "jobs_ahead", None)
+
     class Meta:
         model = Job
         fields = [
@@ -20,5 +27,6 @@ class JobSerializer(serializers.ModelSerializer):
             "created_at",
             "started_at",
             "finished_at",
+            "jobs_ahead",
         ]
         read_only_fields = fields

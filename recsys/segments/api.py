@@ -1,6 +1,6 @@
 """Merchant API of segments, visitor profiles, erasure and event retention."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -47,10 +47,17 @@ class SegmentListAPI(MerchantAPIView):
 class SegmentDiscoverAPI(MerchantAPIView):
     """Start a clustering job (also runs by itself after each recommender training)."""
 
-    @extend_schema(request=None, responses={202: JobSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            202: JobSerializer,
+            200: OpenApiResponse(JobSerializer, description="The discovery already under way."),
+        },
+    )
     def post(self, request):
         job = services.segments_discover_submit(merchant=request.merchant, user=request.user)
-        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        answer = status.HTTP_200_OK if job.reused else status.HTTP_202_ACCEPTED
+        return Response(JobSerializer(job).data, status=answer)
 
 
 class RuleSegmentAPI(MerchantAPIView):

@@ -97,9 +97,39 @@ def _embeddings(merchant) -> tuple[dict[str, list[float]], int | None]:
     return vectors, getattr(version, "version", None)
 
 
-@transaction.atomic
+# Rows per write transaction of a job: the embedded database (SQLite) has one writer at a time,
+# so a job writes in short transactions and requests get the lock between them.
+WRITE_BATCH = 2000
+_PROFILE_FIELDS = [
+    "first_seen",
+    "last_seen",
+    "last_purchase",
+    "orders",
+    "orders_90d",
+    "revenue",
+    "views",
+    "clicks",
+    "carts",
+    "category_shares",
+    "top_categories",
+    "top_brands",
+    "price_position",
+    "price_band",
+    "device",
+    "country",
+    "embedding",
+    "model_version",
+    "updated_at",
+]
+
+
 def profiles_rebuild(*, merchant, now=None, report: Report = _noop) -> dict[str, Profile]:
-    """Rebuild every visitor profile of the merchant from its events; returns the profiles."""
+    """Rebuild every visitor profile of the merchant from its events; returns the profiles.
+
+    Profiles are computed in memory, then upserted in batches of WRITE_BATCH rows, each its own
+    short transaction, and the profiles of visitors with no events left are deleted last. While
+    it runs a reader can see some profiles already rebuilt and others not yet (they are derived
+    data; a run that dies half-way is completed by the next)."""
     now = now or timezone.now()
     report(5, "Reading events")
     events = _events(merchant)
@@ -107,35 +137,50 @@ def profiles_rebuild(*, merchant, now=None, report: Report = _noop) -> dict[str,
     report(20, f"Building profiles from {len(events):,} events")
     profiles = build_profiles(events, products, now=now)
     embeddings, model_version = _embeddings(merchant)
-    VisitorProfile.objects.filter(merchant=merchant).delete()
-    VisitorProfile.objects.bulk_create(
-        [
-            VisitorProfile(
-                merchant=merchant,
-                visitor_id=p.visitor_id[:200],
-                first_seen=p.first_seen,
-                last_seen=p.last_seen,
-                last_purchase=p.last_purchase,
-                orders=p.frequency,
-                orders_90d=p.orders_90d,
-                revenue=Decimal(str(round(p.monetary, 2))),
-                views=p.views,
-                clicks=p.clicks,
-                carts=p.carts,
-                category_shares=p.category_shares,
-                top_categories=p.top_categories,
-                top_brands=p.top_brands,
-                price_position=p.price_position,
-                price_band=p.price_band,
-                device=p.device[:32],
-                country=p.country[:64],
-                embedding=embeddings.get(p.visitor_id),
-                model_version=model_version if p.visitor_id in embeddings else None,
+    rows = [
+        VisitorProfile(
+            merchant=merchant,
+            visitor_id=p.visitor_id[:200],
+            first_seen=p.first_seen,
+            last_seen=p.last_seen,
+            last_purchase=p.last_purchase,
+            orders=p.frequency,
+            orders_90d=p.orders_90d,
+            revenue=Decimal(str(round(p.monetary, 2))),
+            views=p.views,
+            clicks=p.clicks,
+            carts=p.carts,
+            category_shares=p.category_shares,
+            top_categories=p.top_categories,
+            top_brands=p.top_brands,
+            price_position=p.price_position,
+            price_band=p.price_band,
+            device=p.device[:32],
+            country=p.country[:64],
+            embedding=embeddings.get(p.visitor_id),
+            model_version=model_version if p.visitor_id in embeddings else None,
+            updated_at=now,
+        )
+        for p in profiles.values()
+    ]
+    for start in range(0, len(rows), WRITE_BATCH):
+        with transaction.atomic():
+            VisitorProfile.objects.bulk_create(
+                rows[start : start + WRITE_BATCH],
+                update_conflicts=True,
+                unique_fields=["merchant", "visitor_id"],
+                update_fields=_PROFILE_FIELDS,
             )
-            for p in profiles.values()
-        ],
-        batch_size=2000,
-    )
+    kept = {row.visitor_id for row in rows}
+    gone = [
+        pk
+        for pk, visitor in VisitorProfile.objects.filter(merchant=merchant).values_list(
+            "pk", "visitor_id"
+        )
+        if visitor not in kept
+    ]
+    for start in range(0, len(gone), WRITE_BATCH):
+        VisitorProfile.objects.filter(pk__in=gone[start : start + WRITE_BATCH]).delete()
     return profiles
 
 
@@ -146,7 +191,6 @@ def _jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
-@transaction.atomic
 def segments_discover(
     *,
     merchant,
@@ -161,6 +205,10 @@ def segments_discover(
     A new cluster that overlaps an existing found segment by more than half (Jaccard) keeps
     that segment's row, so a name the merchant gave and placements targeting it survive.
     Raises ``clustering.NotEnoughVisitors`` (with a readable message) when there are too few.
+
+    Writes in short transactions (profiles in batches, then one per segment), never one for the
+    whole run: on the embedded database a run-long transaction held the only write lock for
+    minutes, and every request that wrote waited for it. Each segment changes in one piece.
     """
     now = now or timezone.now()
     profiles = profiles_rebuild(merchant=merchant, now=now, report=report)
@@ -222,7 +270,6 @@ def segments_discover(
         if match is not None and overlap > KEEP_NAME_OVERLAP:
             segment = match
             kept.add(segment.pk)
-            segment.memberships.all().delete()
             if not segment.named_by_merchant:
                 segment.name = card.name
         else:
@@ -231,19 +278,23 @@ def segments_discover(
         segment.card = card.as_dict()
         segment.size = len(members)
         segment.full_clean()
-        segment.save()
-        SegmentMembership.objects.bulk_create(
-            [
-                SegmentMembership(merchant=merchant, segment=segment, visitor_id=v)
-                for v in sorted(members)
-            ],
-            batch_size=5000,
-        )
+        with transaction.atomic():
+            if segment.pk is not None:
+                segment.memberships.all().delete()
+            segment.save()
+            SegmentMembership.objects.bulk_create(
+                [
+                    SegmentMembership(merchant=merchant, segment=segment, visitor_id=v)
+                    for v in sorted(members)
+                ],
+                batch_size=5000,
+            )
     for pk, (segment, _) in old.items():
         if pk not in kept:
-            segment.is_active = False
-            segment.save(update_fields=["is_active", "updated_at"])
-            segment.memberships.all().delete()
+            with transaction.atomic():
+                segment.is_active = False
+                segment.save(update_fields=["is_active", "updated_at"])
+                segment.memberships.all().delete()
     rule_segments_refresh(merchant=merchant, now=now)
     report(100, f"{result.k} segments from {len(active):,} visitors")
     return run
@@ -252,7 +303,11 @@ def segments_discover(
 def segments_discover_submit(*, merchant, user=None):
     from .tasks import segments_discover_task
 
-    return job_submit(merchant=merchant, kind="segments", task=segments_discover_task, user=user)
+    # One discovery at a time per merchant: a second request gets the unfinished one (each run
+    # rebuilds every profile and segment, so a queued second run would only repeat it).
+    return job_submit(
+        merchant=merchant, kind="segments", task=segments_discover_task, user=user, once_per=()
+    )
 
 
 def segment_rename(*, segment: Segment, name: str) -> Segment:
@@ -394,10 +449,13 @@ def rule_segment_create(*, merchant, name: str, rule: dict, now=None) -> Segment
 
 def rule_segments_refresh(*, merchant, now=None) -> dict[int, int]:
     now = now or timezone.now()
-    return {
-        s.pk: _fill_rule_segment(s, now)
-        for s in Segment.objects.filter(merchant=merchant, kind=Segment.Kind.RULE, is_active=True)
-    }
+    filled = {}
+    for segment in Segment.objects.filter(
+        merchant=merchant, kind=Segment.Kind.RULE, is_active=True
+    ):
+        with transaction.atomic():  # one short transaction per segment
+            filled[segment.pk] = _fill_rule_segment(segment, now)
+    return filled
 
 
 def segment_archive(*, segment: Segment) -> Segment:

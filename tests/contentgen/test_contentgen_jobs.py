@@ -112,6 +112,8 @@ def test_newer_generation_supersedes_older_pending_drafts(shop, products, tiny_s
         merchant=shop.merchant, kinds=["seo_title"], skus=[sku], variants=1
     )
     services.generation_run(job=old, report=lambda p, m="": None)
+    # As the runner records it: an unfinished identical request would get the old job back.
+    Job.objects.filter(pk=old.pk).update(status=Job.Status.SUCCEEDED)
     new = services.generation_request(
         merchant=shop.merchant, kinds=["seo_title"], skus=[sku], variants=1
     )
@@ -248,3 +250,70 @@ def test_drafts_saved_without_a_job_wait_for_review(shop, products):
     services.drafts_save(result=result("Second title"), **kwargs)
     pending = CopyDraft.objects.filter(product=products[0], kind="seo_title", status="pending")
     assert [d.text for d in pending] == ["Second title"]
+
+
+def _stop_on_call(n: int):
+    calls = []
+
+    def should_stop() -> bool:
+        calls.append(1)
+        return len(calls) >= n
+
+    return should_stop, calls
+
+
+def test_the_backend_stops_within_one_decoding_step_of_the_stop_signal(tiny_backend):
+    from contentgen.backends import GenerationStopped
+
+    should_stop, calls = _stop_on_call(3)  # asked before the batch, then after every step
+    with pytest.raises(GenerationStopped):
+        tiny_backend.generate(
+            ["Write a title for a mug."] * 4,
+            [1, 2, 3, 4],
+            max_new_tokens=64,
+            should_stop=should_stop,
+        )
+    assert len(calls) == 3  # not asked again: decoding ended at the step it said stop
+
+
+def test_cancel_during_decoding_ends_the_job_without_finishing_the_chunk(
+    shop, products, tiny_settings
+):
+    from merchandising.jobs.runner import run_job
+
+    tiny_settings.CONTENTGEN_BATCH_SIZE = 64  # every field in one chunk (as 16 fields by default)
+    tiny_settings.CONTENTGEN_MAX_NEW_TOKENS = 64
+    job = services.generation_request(
+        merchant=shop.merchant, kinds=["seo_title"], all_products=True, variants=1
+    )
+
+    def work(job, report):
+        def cancelling_report(progress, message=""):
+            job_report(job=job, progress=progress, message=message)
+            if message.startswith("Generating"):  # decoding starts next: the user cancels
+                job_cancel(merchant=shop.merchant, job_id=job.pk)
+
+        return services.generation_run(job=job, report=cancelling_report)
+
+    run_job(job.pk, work)
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED
+    assert CopyDraft.objects.filter(job=job).count() == 0  # the chunk was not decoded to its end
+
+
+def test_cancel_keeps_the_drafts_already_finished(shop, products, tiny_settings):
+    from merchandising.jobs.services import JobCancelled
+
+    tiny_settings.CONTENTGEN_BATCH_SIZE = 4  # 4 candidates: one field per chunk
+    job = services.generation_request(
+        merchant=shop.merchant, kinds=["seo_title"], all_products=True, variants=1
+    )
+
+    def report(progress, message=""):  # records nothing itself: only the decoder can stop
+        if message.startswith("1 of 3"):
+            job_cancel(merchant=shop.merchant, job_id=job.pk)
+
+    with pytest.raises(JobCancelled):
+        services.generation_run(job=job, report=report)
+    drafts = CopyDraft.objects.filter(job=job)
+    assert drafts.count() == 1 and drafts.get().sku == products[0].sku

@@ -19,6 +19,9 @@ from merchandising.jobs.models import Job
 
 ROOT = Path(__file__).resolve().parents[2]
 VISIBILITY_TIMEOUT = 5
+# Heartbeats every second; a job silent for LOST_AFTER seconds lost its worker (shorter than the
+# visibility timeout, so a redelivered message finds the killed attempt's job free to claim).
+LOST_AFTER = 4
 
 
 class Workers:
@@ -42,6 +45,8 @@ class Workers:
             MERCHLAB_MEDIA_ROOT=str(settings.MEDIA_ROOT),
             CELERY_TASK_ALWAYS_EAGER="0",
             CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
+            MERCHLAB_JOB_HEARTBEAT_SECONDS="1",
+            MERCHLAB_JOB_LOST_AFTER_SECONDS=str(LOST_AFTER),
             **(extra_env or {}),
         )
         self.processes: list[subprocess.Popen] = []
