@@ -42,6 +42,7 @@ from recsys.training import (
     TrainingConfig,
     TrainingData,
     train,
+    train_components,
     update,
 )
 
@@ -304,7 +305,15 @@ def recommender_train(
             metrics = holdout_evaluation(data, cfg)
         except NotEnoughData as exc:
             metrics = {"skipped": f"hold-out evaluation skipped: {exc}"}
-    artifact = train(data, cfg, _report(report, 50 if evaluate_holdout else 5, 95))
+    artifact = train(data, cfg, _report(report, 50 if evaluate_holdout else 5, 85))
+    artifact.components, metrics["components"] = train_components(
+        data, cfg, _report(report, 85, 95)
+    )
+    skipped = {
+        name: info["skipped"] for name, info in metrics["components"].items() if "skipped" in info
+    }
+    if skipped:
+        metrics["skipped"] = skipped
     if report:
         report(96, "saving the model")
     holdout_seconds = sum(

@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from recsys import ranking
+from recsys.cooccurrence import BoughtTogether, family_key
 
 logger = logging.getLogger(__name__)
 
@@ -489,6 +490,8 @@ def _ensure_popularity(st: MerchantState, catalog: CatalogSnapshot) -> np.ndarra
 class VisitorHistory:
     session_skus: list[str]  # oldest first, distinct
     purchased_skus: set[str]
+    # Added to the cart since the visitor's last purchase, in this history window, oldest first.
+    cart_skus: list[str] = field(default_factory=list)
     record: dict | None = None  # user features seen on events (country, device), for new visitors
     linked_id: str | None = None  # the signed-in visitor id this anonymous id was linked to
 
@@ -526,6 +529,8 @@ def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
     session: list[str] = []
     seen: set[str] = set()
     purchased: set[str] = set()
+    cart: list[str] = []
+    bought_since = False  # a purchase newer than the event at hand: that cart is closed
     record: dict[str, str] = {}
     for etype, sku, country, device, _ts in events:  # newest first
         if country and "country" not in record:
@@ -536,12 +541,21 @@ def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
             continue
         if etype == "purchase":
             purchased.add(sku)
-        elif etype in SESSION_TYPES and sku not in seen and len(session) < SESSION_ITEMS:
+            bought_since = True
+            continue
+        if etype == "add_to_cart" and not bought_since and sku not in cart:
+            cart.append(sku)
+        if etype in SESSION_TYPES and sku not in seen and len(session) < SESSION_ITEMS:
             seen.add(sku)
             session.append(sku)
     session.reverse()
+    cart.reverse()
     return VisitorHistory(
-        session, purchased, {"user_id": visitor_id, **record} if record else None, linked
+        session,
+        purchased,
+        cart,
+        {"user_id": visitor_id, **record} if record else None,
+        linked,
     )
 
 
@@ -571,6 +585,89 @@ def _fallback(spec: PlacementSpec, catalog: CatalogSnapshot, st: MerchantState, 
     ), ranking.REASON_POPULAR
 
 
+def _personal(
+    model: ModelSnapshot,
+    table: ranking.ItemTable,
+    history: VisitorHistory,
+    visitor_id: str | None,
+    user_record: dict | None,
+    session_rows: list[int],
+) -> tuple[np.ndarray | None, ranking.Reason]:
+    """The LightFM hybrid's scores for this visitor (profile, features, this session's rows),
+    or (None, _) when nothing is known about them."""
+    art = model.artifact
+    row = art.user_index.get(visitor_id) if visitor_id else None
+    if row is None and visitor_id:
+        linked = history.linked_id
+        row = art.user_index.get(linked) if linked else None
+    user_vec = art.user_vectors[row] if row is not None else None
+    feature_vec = None
+    user_record = user_record or history.record
+    if user_vec is None and user_record:
+        vec, _bias, how = art.user_representation(user_record=user_record)
+        feature_vec = vec if how == "features" else None
+    q = ranking.visitor_vector(
+        user_vector=user_vec,
+        feature_vector=feature_vec,
+        session_vectors=model.embeddings[session_rows] if session_rows else None,
+    )
+    if q is None:
+        return None, ranking.REASON_PERSONAL
+    scores = ranking.personal_scores(q, model.embeddings, model.biases)
+    if user_vec is None and session_rows:
+        return scores, ranking.nearest_reasons(table, model.normalized, session_rows)
+    return scores, ranking.REASON_PERSONAL
+
+
+def _bought_together(
+    model: ModelSnapshot | None,
+    catalog: CatalogSnapshot,
+    anchor_skus: Sequence[str],
+    include_same_family: bool,
+) -> tuple[np.ndarray | None, ranking.Reason]:
+    """Scores of the products bought with the anchors (summed over a cart's products), each
+    with the reason "often bought with <anchor title>"; (None, _) when the anchors have no
+    partners in the catalog (or the model has no bought-together component)."""
+    component = model.artifact.components.get(BoughtTogether.name) if model else None
+    if component is None or not anchor_skus:
+        return None, ""
+    table = catalog.table
+    related = component.related(anchor_skus)
+    if not related:
+        return None, ""
+    anchor_rows = table.indices_of(anchor_skus)
+    families = (
+        set() if include_same_family else {family_key(catalog.records[i]) for i in anchor_rows}
+    )
+    scores = np.full(len(table), -np.inf)
+    because: dict[int, str] = {}
+    for partner, (score, anchor_sku) in related.items():
+        i = table.sku_index.get(partner)
+        if i is None or (families and family_key(catalog.records[i]) in families):
+            continue
+        scores[i] = score
+        because[i] = anchor_sku
+    if not because:
+        return None, ""
+
+    def title(anchor_sku: str) -> str:
+        row = table.sku_index.get(anchor_sku)
+        return catalog.titles[row] if row is not None else anchor_sku
+
+    def reasons(indices: np.ndarray) -> list[str]:
+        return [f"often bought with {title(because[int(i)])}" for i in indices]
+
+    return scores, reasons
+
+
+def _with_note(reason: ranking.Reason, note: str | None) -> ranking.Reason:
+    if not note:
+        return reason
+    if callable(reason):
+        return lambda indices: [f"{r} ({note})" for r in reason(indices)]
+    return f"{reason} ({note})"
+
+
 def recommend(
     *,
     merchant,
@@ -579,8 +676,14 @@ def recommend(
     sku: str | None = None,
     limit: int | None = None,
     user_record: dict | None = None,
+    cart_skus: Sequence[str] = (),
 ) -> Served:
-    """Recommendations for one placement request. See the module docstring."""
+    """Recommendations for one placement request. See the module docstring.
+
+    ``cart_skus`` are the products in the visitor's cart (the anchors of ``bought_together``
+    on a cart page); without them the products added to the cart since the visitor's last
+    purchase are used, and ``sku`` (the product on screen) is an anchor too.
+    """
     st = _state(merchant.pk)
     catalog = _ensure_catalog(st)
     table = catalog.table
@@ -589,40 +692,43 @@ def recommend(
     history = visitor_history(merchant.pk, visitor_id)
     purchased = table.indices_of(history.purchased_skus)
     session = table.indices_of(history.session_skus)
+    cart_skus = [str(c) for c in cart_skus if c]
+    if not cart_skus and not sku and spec.strategy == "bought_together":
+        cart_skus = list(history.cart_skus)
+    anchor_skus = list(dict.fromkeys([*cart_skus, *([sku] if sku else [])]))
+    cart_rows = [i for i in table.indices_of(cart_skus) if i != anchor]
+    # Anchors the shop does not sell (a stale page, a typo): said in the reasons.
+    unknown = [a for a in anchor_skus if a not in table.sku_index]
+    note = None
+    if unknown and spec.strategy == "bought_together":
+        note = f"{unknown[0]} is not in this shop's catalog"
 
     model = _ensure_aligned(st, catalog) if spec.strategy in ranking.MODEL_STRATEGIES else None
     scores = None
     reason: ranking.Reason = ranking.REASON_PERSONAL
     strategy = spec.strategy
     normalized = None
+    # The product on screen and the cart count as the latest views.
+    session_rows = [i for i in session if i != anchor and i not in cart_rows] + cart_rows
+    session_rows += [anchor] if anchor is not None else []
+    personal_fallback = None
     if spec.strategy == "lightfm" and model is not None:
-        art = model.artifact
-        row = art.user_index.get(visitor_id) if visitor_id else None
-        if row is None and visitor_id:
-            linked = history.linked_id
-            row = art.user_index.get(linked) if linked else None
-        user_vec = art.user_vectors[row] if row is not None else None
-        feature_vec = None
-        user_record = user_record or history.record
-        if user_vec is None and user_record:
-            vec, _bias, how = art.user_representation(user_record=user_record)
-            feature_vec = vec if how == "features" else None
-        # The product on screen (cart item, product page) counts as the latest view.
-        session_rows = [i for i in session if i != anchor] + (
-            [anchor] if anchor is not None else []
+        scores, reason = _personal(model, table, history, visitor_id, user_record, session_rows)
+        normalized = model.normalized if scores is not None else None
+    elif spec.strategy == "bought_together":
+        scores, reason = _bought_together(
+            model, catalog, anchor_skus, spec.filters.include_same_family
         )
-        q = ranking.visitor_vector(
-            user_vector=user_vec,
-            feature_vector=feature_vec,
-            session_vectors=model.embeddings[session_rows] if session_rows else None,
-        )
-        if q is not None:
-            scores = ranking.personal_scores(q, model.embeddings, model.biases)
-            normalized = model.normalized
-            if user_vec is None and session_rows:
-                reason = ranking.nearest_reasons(table, model.normalized, session_rows)
-            else:
-                reason = ranking.REASON_PERSONAL
+        if model is not None:
+            # No partners, or too few: the hybrid ("the current strategy") fills in.
+            personal, personal_reason = _personal(
+                model, table, history, visitor_id, user_record, session_rows
+            )
+            if scores is None and personal is not None:
+                scores, reason, strategy = personal, personal_reason, "lightfm"
+                normalized = model.normalized
+            elif personal is not None:
+                personal_fallback = (personal, personal_reason)
     elif spec.strategy == "similar" and model is not None and anchor is not None:
         scores = ranking.similar_scores(anchor, model.normalized)
         normalized = model.normalized
@@ -638,12 +744,19 @@ def recommend(
         scores, reason = ranking.fixed_scores(table, spec.fixed_skus), ranking.REASON_FIXED
 
     # "For you" shows what the visitor has not just looked at (the session steers, it is not echoed).
-    session_rows_excluded = session if (spec.strategy == "lightfm" and scores is not None) else ()
+    excluded = list(session) if (spec.strategy == "lightfm" and scores is not None) else []
+    excluded += cart_rows  # what is in the cart already is never offered again
     if scores is None:
         strategy = spec.fallback_strategy
     fb_scores, fb_reason = _fallback(spec, catalog, st, anchor)
-    if spec.fallback_strategy == spec.strategy and scores is not None:
+    if personal_fallback is not None:
+        fb_scores, fb_reason = personal_fallback
+    elif spec.fallback_strategy == spec.strategy and scores is not None:
         fb_scores = None  # same ranking twice adds nothing
+    if scores is None:
+        fb_reason = _with_note(fb_reason, note)
+    else:
+        reason = _with_note(reason, note)
     ranked = ranking.recommend(
         table=table,
         scores=scores,
@@ -654,7 +767,7 @@ def recommend(
         diversity=spec.diversity,
         anchor=anchor,
         purchased=purchased,
-        exclude=session_rows_excluded,
+        exclude=excluded,
         normalized=normalized,
         fallback_scores=fb_scores,
         fallback_reason=fb_reason,

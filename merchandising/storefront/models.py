@@ -26,6 +26,10 @@ class Placement(models.Model):
     class Strategy(models.TextChoices):
         LIGHTFM = "lightfm", "LightFM model: personal (profile, features and this session)"
         SIMILAR = "similar", "LightFM model: similar to the current product"
+        BOUGHT_TOGETHER = (
+            "bought_together",
+            "Bought together: products often bought with the product on screen or the cart",
+        )
         POPULARITY = "popularity", "Most popular"
         NEWEST = "newest", "Newest"
         FIXED = "fixed", "Fixed list"
