@@ -37,10 +37,12 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from recsys.cooccurrence import BoughtTogetherConfig, baskets, family_key, train_bought_together
 from recsys.datasets import InteractionDataset
 from recsys.training import RecommenderArtifact, TrainingConfig, TrainingData, train
 
 MODELS = ("popularity", "lightfm_cf", "merchlab")
+ANCHOR_MODELS = ("popularity", "bought_together", "bought_together_other_families", "similar")
 METRICS = ("precision", "recall", "ndcg", "auc")
 
 
@@ -361,3 +363,130 @@ def format_table(result: dict) -> str:
                     f"{_f(m['recall'])} | {_f(m['ndcg'])} | {_f(m['auc'])} | |"
                 )
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- product-page anchors
+
+
+def evaluate_anchors(
+    dataset: InteractionDataset,
+    k: int = 10,
+    models: Sequence[str] = ANCHOR_MODELS[:3],
+    config: TrainingConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+    max_baskets: int | None = None,
+) -> dict:
+    """Product-page recommendations: the last basket of each customer is held out.
+
+    Baskets are built as ``recsys.cooccurrence.baskets`` builds them (one customer's rows
+    within ``config.bought_together.session_gap_hours``). Every customer's last basket with at
+    least two products is the test set, everything else trains. For each test basket the
+    anchor is its first product seen in training (the product page the customer was on); the
+    positives are the basket's other products seen in training; every training product but
+    the anchor is a candidate. Models:
+
+    * ``popularity``: training row count per product;
+    * ``bought_together``: the anchor's partners by co-occurrence score, the remaining
+      candidates after them in popularity order (serving backfills the same way);
+    * ``bought_together_other_families``: the same with the anchor's variants (same
+      ``family_key``) left out, as serving does unless a placement asks for them;
+    * ``similar``: cosine of the hybrid's item representations (the ``similar`` strategy).
+    """
+    say = progress or (lambda message: None)
+    base = config or merchlab_config()
+    bt_config = base.bought_together
+    rows = np.argsort(dataset.timestamps, kind="stable")
+    users = np.asarray(dataset.user_ids, dtype=object)[rows]
+    items = np.asarray(dataset.item_ids, dtype=object)[rows]
+    stamps = np.asarray(dataset.timestamps, dtype=np.float64)[rows]
+    gap = bt_config.session_gap_hours * 3600.0
+    # The row index where each customer's last basket begins.
+    last_start: dict[str, int] = {}
+    previous: dict[str, float] = {}
+    for i, (user, ts) in enumerate(zip(users, stamps, strict=True)):
+        if user not in previous or ts - previous[user] > gap:
+            last_start[user] = i
+        previous[user] = ts
+    position = np.arange(len(users))
+    starts = np.asarray([last_start[u] for u in users])
+    test_mask = position >= starts
+    train_users, train_items = users[~test_mask], items[~test_mask]
+    train_stamps = stamps[~test_mask]
+    item_list = sorted(set(train_items))
+    col = {item: j for j, item in enumerate(item_list)}
+    popularity = np.zeros(len(item_list))
+    np.add.at(popularity, [col[i] for i in train_items], 1.0)
+    families = {str(r["item_id"]): family_key(r) for r in dataset.items if str(r["item_id"]) in col}
+
+    cases = []
+    for _ts, basket in baskets(users[test_mask], items[test_mask], stamps[test_mask], 1e12):
+        known = [i for i in basket if i in col]
+        if len(known) >= 2:
+            cases.append((known[0], [col[i] for i in known[1:]]))
+    if max_baskets is not None and len(cases) > max_baskets:
+        chosen = np.random.RandomState(0).choice(len(cases), size=max_baskets, replace=False)
+        cases = [cases[i] for i in sorted(chosen)]
+
+    result: dict = {
+        "data": dataset.name,
+        "split": "last_basket",
+        "k": k,
+        "train_rows": int((~test_mask).sum()),
+        "test_rows": int(test_mask.sum()),
+        "train_users": len(set(train_users)),
+        "train_items": len(item_list),
+        "models": {},
+    }
+    together = None
+    artifact = None
+    for model in models:
+        started = time.perf_counter()
+        if model.startswith("bought_together") and together is None:
+            say("training bought_together")
+            together = train_bought_together(
+                train_users, train_items, train_stamps, None, BoughtTogetherConfig.from_dict(
+                    bt_config.to_dict()
+                )
+            )  # fmt: skip
+            result["bought_together"] = together.meta
+        elif model == "similar" and artifact is None:
+            say("training merchlab for similar")
+            base.max_seconds = None
+            artifact = train(
+                TrainingData(
+                    user_ids=list(train_users),
+                    item_ids=list(train_items),
+                    timestamps=train_stamps,
+                    items=dataset.items,
+                    users=dataset.users,
+                ),
+                base,
+            )
+        elif model not in ANCHOR_MODELS:
+            raise ValueError(f"unknown model {model!r}")
+        seconds = time.perf_counter() - started
+        say(f"scoring {model}")
+        scored = []
+        if artifact is not None and model == "similar":
+            cols = np.asarray([artifact.item_index[i] for i in item_list])
+            unit = artifact._unit_items[cols]
+        for anchor, positives in cases:
+            a = col[anchor]
+            if model == "popularity":
+                scores = popularity.copy()
+            elif model == "similar":
+                scores = unit @ unit[a]
+            else:
+                # Partners first (their scores lie in (0, 1] for cosine; lift is shifted
+                # above the popularity scale), then the rest by popularity.
+                scores = popularity / (popularity.max() + 1.0)
+                for partner, score in together.partners(anchor):
+                    if model.endswith("other_families") and families.get(partner) == families.get(
+                        anchor
+                    ):
+                        continue
+                    scores[col[partner]] = 1.0 + score
+            scores[a] = -np.inf
+            scored.append(ranking_metrics(scores, positives, k))
+        result["models"][model] = _mean(scored) | {"training_seconds": round(seconds, 2)}
+    return result

@@ -25,6 +25,8 @@ Strategies (``STRATEGIES``):
 * ``bought_together``: co-occurrence scores of the anchor's (or the cart's) partners, from
   ``recsys.cooccurrence`` (the serving layer builds them; the hybrid fills in when the anchor
   has no partners).
+* ``next_items``: what visitors do next after this session's products, from the
+  self-attentive sequence model of ``recsys.sequence`` (the hybrid answers without a session).
 * ``popularity``, ``newest``, ``fixed``: model-free scores (event counts, creation time,
   a hand-picked list). They also serve as fallbacks when no model exists.
 
@@ -46,9 +48,17 @@ from typing import Any
 
 import numpy as np
 
-STRATEGIES = ("lightfm", "similar", "bought_together", "popularity", "newest", "fixed")
+STRATEGIES = (
+    "lightfm",
+    "similar",
+    "bought_together",
+    "next_items",
+    "popularity",
+    "newest",
+    "fixed",
+)
 FALLBACK_STRATEGIES = ("popularity", "newest", "fixed")
-MODEL_STRATEGIES = ("lightfm", "similar", "bought_together")
+MODEL_STRATEGIES = ("lightfm", "similar", "bought_together", "next_items")
 RULE_FIELDS = ("brand", "category", "tag")
 CATEGORY_SEP = " > "
 

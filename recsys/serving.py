@@ -50,6 +50,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -57,6 +58,7 @@ import numpy as np
 
 from recsys import ranking
 from recsys.cooccurrence import BoughtTogether, family_key
+from recsys.sequence import SEQUENCE_EVENT_TYPES, NextItems
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +162,8 @@ class ModelSnapshot:
     biases: np.ndarray | None = None
     normalized: np.ndarray | None = None
     model_rows: np.ndarray | None = None  # catalog index -> artifact item row, -1 if cold
+    # next_items product order -> catalog index (-1 when the product left the catalog)
+    next_items_rows: np.ndarray | None = None
 
 
 @dataclass
@@ -413,8 +417,21 @@ def align(model: ModelSnapshot, catalog: CatalogSnapshot) -> ModelSnapshot:
         biases=bias,
         normalized=ranking.normalize_rows(emb),
         model_rows=rows,
+        next_items_rows=_component_rows(art, NextItems.name, catalog),
     )
     return aligned
+
+
+def _component_rows(art, name: str, catalog: CatalogSnapshot) -> np.ndarray | None:
+    component = art.components.get(name)
+    if component is None:
+        return None
+    index = catalog.table.sku_index
+    return np.fromiter(
+        (index.get(s, -1) for s in component.item_ids),
+        dtype=np.int64,
+        count=len(component.item_ids),
+    )
 
 
 def _ensure_aligned(st: MerchantState, catalog: CatalogSnapshot) -> ModelSnapshot | None:
@@ -492,8 +509,18 @@ class VisitorHistory:
     purchased_skus: set[str]
     # Added to the cart since the visitor's last purchase, in this history window, oldest first.
     cart_skus: list[str] = field(default_factory=list)
+    # This session's products in order (repeats kept), oldest first: the events since the
+    # last pause longer than MERCHLAB_SESSION_GAP_MINUTES (the input of next_items).
+    session_sequence: list[str] = field(default_factory=list)
     record: dict | None = None  # user features seen on events (country, device), for new visitors
     linked_id: str | None = None  # the signed-in visitor id this anonymous id was linked to
+
+
+def _epoch(ts) -> float:
+    # SQLite hands raw timestamps back as text.
+    if isinstance(ts, str):
+        return datetime.fromisoformat(ts).timestamp()
+    return ts.timestamp()
 
 
 def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
@@ -531,8 +558,17 @@ def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
     purchased: set[str] = set()
     cart: list[str] = []
     bought_since = False  # a purchase newer than the event at hand: that cart is closed
+    sequence: list[str] = []
+    gap = float(_setting("MERCHLAB_SESSION_GAP_MINUTES", 30)) * 60.0
+    in_session, newer_ts = True, None
     record: dict[str, str] = {}
-    for etype, sku, country, device, _ts in events:  # newest first
+    for etype, sku, country, device, ts in events:  # newest first
+        seconds = _epoch(ts)
+        if in_session and newer_ts is not None and newer_ts - seconds > gap:
+            in_session = False
+        newer_ts = seconds
+        if in_session and sku and etype in SEQUENCE_EVENT_TYPES:
+            sequence.append(sku)
         if country and "country" not in record:
             record["country"] = country
         if device and "device" not in record:
@@ -550,10 +586,12 @@ def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
             session.append(sku)
     session.reverse()
     cart.reverse()
+    sequence.reverse()
     return VisitorHistory(
         session,
         purchased,
         cart,
+        sequence,
         {"user_id": visitor_id, **record} if record else None,
         linked,
     )
@@ -660,6 +698,26 @@ def _bought_together(
     return scores, reasons
 
 
+def _next_items(
+    model: ModelSnapshot | None, catalog: CatalogSnapshot, sequence: Sequence[str]
+) -> tuple[np.ndarray | None, ranking.Reason]:
+    """Scores of what comes next after this session's products (the model keeps the last
+    ``max_len``); (None, _) without a session or a next-items component."""
+    component = model.artifact.components.get(NextItems.name) if model else None
+    rows = model.next_items_rows if model is not None else None
+    if component is None or rows is None or not sequence:
+        return None, ""
+    raw = component.scores(sequence)
+    if raw is None:
+        return None, ""
+    scores = np.full(len(catalog.table), -np.inf)
+    known = rows >= 0
+    scores[rows[known]] = raw[known]
+    last = catalog.table.sku_index.get(sequence[-1])
+    title = catalog.titles[last] if last is not None else sequence[-1]
+    return scores, f"often next after {title}"
+
+
 def _with_note(reason: ranking.Reason, note: str | None) -> ranking.Reason:
     if not note:
         return reason
@@ -715,10 +773,16 @@ def recommend(
     if spec.strategy == "lightfm" and model is not None:
         scores, reason = _personal(model, table, history, visitor_id, user_record, session_rows)
         normalized = model.normalized if scores is not None else None
-    elif spec.strategy == "bought_together":
-        scores, reason = _bought_together(
-            model, catalog, anchor_skus, spec.filters.include_same_family
-        )
+    elif spec.strategy in ("bought_together", "next_items"):
+        if spec.strategy == "bought_together":
+            scores, reason = _bought_together(
+                model, catalog, anchor_skus, spec.filters.include_same_family
+            )
+        else:
+            sequence = list(history.session_sequence)
+            if anchor is not None and (not sequence or sequence[-1] != sku):
+                sequence.append(sku)  # the product on screen is the latest step
+            scores, reason = _next_items(model, catalog, sequence)
         if model is not None:
             # No partners, or too few: the hybrid ("the current strategy") fills in.
             personal, personal_reason = _personal(
@@ -744,7 +808,9 @@ def recommend(
         scores, reason = ranking.fixed_scores(table, spec.fixed_skus), ranking.REASON_FIXED
 
     # "For you" shows what the visitor has not just looked at (the session steers, it is not echoed).
-    excluded = list(session) if (spec.strategy == "lightfm" and scores is not None) else []
+    excluded = (
+        list(session) if (spec.strategy in ("lightfm", "next_items") and scores is not None) else []
+    )
     excluded += cart_rows  # what is in the cart already is never offered again
     if scores is None:
         strategy = spec.fallback_strategy

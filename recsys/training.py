@@ -53,12 +53,13 @@ from recsys.features import (
     event_type_weights,
     interaction_matrices,
 )
+from recsys.sequence import NextItems, SequenceConfig
 
 Progress = Callable[[float, str], None]
 
 ARTIFACT_FORMAT = 1
 # Component models an artifact may carry, by name (see RecommenderArtifact.components).
-COMPONENTS = {BoughtTogether.name: BoughtTogether}
+COMPONENTS = {BoughtTogether.name: BoughtTogether, NextItems.name: NextItems}
 
 
 class NotEnoughData(ValueError):
@@ -85,8 +86,9 @@ class TrainingConfig:
     items: ItemFeatureConfig = field(default_factory=ItemFeatureConfig)
     users: UserFeatureConfig = field(default_factory=UserFeatureConfig)
     # The models trained alongside the hybrid and stored in its artifact.
-    components: tuple[str, ...] = ("bought_together",)
+    components: tuple[str, ...] = ("bought_together", "next_items")
     bought_together: BoughtTogetherConfig = field(default_factory=BoughtTogetherConfig)
+    next_items: SequenceConfig = field(default_factory=SequenceConfig)
     # Wall-clock budget for the epochs of a full training: stop before an epoch that would
     # overrun it (None = always run every epoch). Keeps the nightly job bounded on big shops.
     max_seconds: float | None = 150.0
@@ -100,7 +102,7 @@ class TrainingConfig:
     @classmethod
     def from_dict(cls, data: Mapping | None) -> TrainingConfig:
         data = dict(data or {})
-        nested = ("interactions", "items", "users", "bought_together")
+        nested = ("interactions", "items", "users", "bought_together", "next_items")
         known = {k for k in cls.__dataclass_fields__ if k not in nested}
         config = cls(**{k: v for k, v in data.items() if k in known})
         config.components = tuple(config.components)
@@ -108,6 +110,7 @@ class TrainingConfig:
         if unknown:
             raise ValueError(f"unknown component models: {', '.join(sorted(unknown))}")
         config.bought_together = BoughtTogetherConfig.from_dict(data.get("bought_together"))
+        config.next_items = SequenceConfig.from_dict(data.get("next_items"))
         config.interactions = InteractionConfig.from_dict(data.get("interactions"))
         config.items = ItemFeatureConfig.from_dict(data.get("items"))
         config.users = UserFeatureConfig.from_dict(data.get("users"))
@@ -561,6 +564,18 @@ def train_components(
                 data.event_types,
                 config.bought_together,
                 now=data.now,
+            )
+        elif name == NextItems.name:
+            # Imported here: torch is needed where models are trained (workers), not in the
+            # web processes that load artifacts.
+            from recsys.sequence_training import train_next_items
+
+            model = train_next_items(
+                data.user_ids,
+                data.item_ids,
+                data.timestamps,
+                data.event_types,
+                config.next_items,
             )
         else:  # pragma: no cover - from_dict refuses unknown names
             raise ValueError(f"unknown component {name!r}")

@@ -30,6 +30,10 @@ class Placement(models.Model):
             "bought_together",
             "Bought together: products often bought with the product on screen or the cart",
         )
+        NEXT_ITEMS = (
+            "next_items",
+            "Next in the session: what shoppers go on to after this session's products",
+        )
         POPULARITY = "popularity", "Most popular"
         NEWEST = "newest", "Newest"
         FIXED = "fixed", "Fixed list"

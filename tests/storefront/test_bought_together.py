@@ -27,7 +27,12 @@ PRODUCTS = [
 
 @pytest.fixture(autouse=True)
 def _small_model(settings):
-    settings.MERCHLAB_RECSYS_CONFIG = {"no_components": 4, "epochs": 3, "num_threads": 1}
+    settings.MERCHLAB_RECSYS_CONFIG = {
+        "no_components": 4,
+        "epochs": 3,
+        "num_threads": 1,
+        "next_items": {"dim": 8, "blocks": 1, "epochs": 1},
+    }
 
 
 @pytest.fixture

@@ -36,6 +36,10 @@ class Migration(migrations.Migration):
                         "bought_together",
                         "Bought together: products often bought with the product on screen or the cart",
                     ),
+                    (
+                        "next_items",
+                        "Next in the session: what shoppers go on to after this session's products",
+                    ),
                     ("popularity", "Most popular"),
                     ("newest", "Newest"),
                     ("fixed", "Fixed list"),
