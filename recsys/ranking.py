@@ -27,6 +27,9 @@ Strategies (``STRATEGIES``):
   has no partners).
 * ``next_items``: what visitors do next after this session's products, from the
   self-attentive sequence model of ``recsys.sequence`` (the hybrid answers without a session).
+* ``blend``: the weighted sum of the models' normalised scores (``recsys.fusion``) with the
+  weights fitted on the merchant's hold-out, or the best single model where the blend did
+  not beat it there.
 * ``popularity``, ``newest``, ``fixed``: model-free scores (event counts, creation time,
   a hand-picked list). They also serve as fallbacks when no model exists.
 
@@ -53,12 +56,13 @@ STRATEGIES = (
     "similar",
     "bought_together",
     "next_items",
+    "blend",
     "popularity",
     "newest",
     "fixed",
 )
 FALLBACK_STRATEGIES = ("popularity", "newest", "fixed")
-MODEL_STRATEGIES = ("lightfm", "similar", "bought_together", "next_items")
+MODEL_STRATEGIES = ("lightfm", "similar", "bought_together", "next_items", "blend")
 RULE_FIELDS = ("brand", "category", "tag")
 CATEGORY_SEP = " > "
 

@@ -56,8 +56,9 @@ from typing import Any
 
 import numpy as np
 
-from recsys import ranking
+from recsys import fusion, ranking
 from recsys.cooccurrence import BoughtTogether, family_key
+from recsys.evaluation import RECENT_ANCHORS
 from recsys.sequence import SEQUENCE_EVENT_TYPES, NextItems
 
 logger = logging.getLogger(__name__)
@@ -718,6 +719,45 @@ def _next_items(
     return scores, f"often next after {title}"
 
 
+def _recent(skus: Sequence[str]) -> list[str]:
+    """The latest distinct products, newest first, as many as the hold-out used as anchors."""
+    return list(dict.fromkeys(reversed(skus)))[:RECENT_ANCHORS]
+
+
+def _sequence(history: VisitorHistory, anchor: int | None, sku: str | None) -> list[str]:
+    sequence = list(history.session_sequence)
+    if anchor is not None and (not sequence or sequence[-1] != sku):
+        sequence.append(sku)  # the product on screen is the latest step
+    return sequence
+
+
+def _blend(weights: dict, **models) -> tuple[np.ndarray | None, ranking.Reason]:
+    """The weighted sum of the models' normalised scores (``recsys.fusion``); each product's
+    reason is the reason of the model that contributed most to its score."""
+    names = {"personal": "merchlab", "together": "bought_together", "following": "next_items"}
+    parts, reasons = {}, {}
+    for key, (scores, reason) in models.items():
+        name = names.get(key, "popularity")
+        if scores is not None and float(weights.get(name, 0.0)) > 0:
+            parts[name] = fusion.normalise(scores) * float(weights[name])
+            reasons[name] = reason
+    if not parts:
+        return None, ""
+    order = list(parts)
+    stacked = np.vstack([parts[n] for n in order])
+    total = stacked.sum(axis=0)
+
+    def build(indices: np.ndarray) -> list[str]:
+        lead = np.argmax(stacked[:, indices], axis=0)
+        out = []
+        for position, i in zip(lead, indices, strict=True):
+            reason = reasons[order[position]]
+            out.append(reason(np.asarray([i]))[0] if callable(reason) else reason)
+        return out
+
+    return total, build
+
+
 def _with_note(reason: ranking.Reason, note: str | None) -> ranking.Reason:
     if not note:
         return reason
@@ -762,27 +802,38 @@ def recommend(
         note = f"{unknown[0]} is not in this shop's catalog"
 
     model = _ensure_aligned(st, catalog) if spec.strategy in ranking.MODEL_STRATEGIES else None
+    # "blend" serves the fused models where they beat each single model on the merchant's
+    # hold-out, else the best single model (fitted at training, kept in the artifact).
+    kind, blend_weights = spec.strategy, None
+    if kind == "blend":
+        fitted = (model.artifact.meta.get("fusion") or {}) if model is not None else {}
+        chosen = fitted.get("chosen")
+        if chosen == "blend":
+            blend_weights = fitted.get("weights") or {}
+        else:
+            kind = {"merchlab": "lightfm", None: "lightfm"}.get(chosen, chosen)
     scores = None
     reason: ranking.Reason = ranking.REASON_PERSONAL
-    strategy = spec.strategy
+    strategy = kind
     normalized = None
     # The product on screen and the cart count as the latest views.
     session_rows = [i for i in session if i != anchor and i not in cart_rows] + cart_rows
     session_rows += [anchor] if anchor is not None else []
     personal_fallback = None
-    if spec.strategy == "lightfm" and model is not None:
+    if kind == "lightfm" and model is not None:
         scores, reason = _personal(model, table, history, visitor_id, user_record, session_rows)
         normalized = model.normalized if scores is not None else None
-    elif spec.strategy in ("bought_together", "next_items"):
-        if spec.strategy == "bought_together":
+    elif kind in ("bought_together", "next_items"):
+        if kind == "bought_together":
+            anchors = anchor_skus or (
+                # Chosen by the blend on a page without a cart: the latest products stand in.
+                _recent(history.session_skus) if spec.strategy == "blend" else []
+            )
             scores, reason = _bought_together(
-                model, catalog, anchor_skus, spec.filters.include_same_family
+                model, catalog, anchors, spec.filters.include_same_family
             )
         else:
-            sequence = list(history.session_sequence)
-            if anchor is not None and (not sequence or sequence[-1] != sku):
-                sequence.append(sku)  # the product on screen is the latest step
-            scores, reason = _next_items(model, catalog, sequence)
+            scores, reason = _next_items(model, catalog, _sequence(history, anchor, sku))
         if model is not None:
             # No partners, or too few: the hybrid ("the current strategy") fills in.
             personal, personal_reason = _personal(
@@ -793,23 +844,40 @@ def recommend(
                 normalized = model.normalized
             elif personal is not None:
                 personal_fallback = (personal, personal_reason)
-    elif spec.strategy == "similar" and model is not None and anchor is not None:
+    elif blend_weights is not None and model is not None:
+        scores, reason = _blend(
+            blend_weights,
+            personal=_personal(model, table, history, visitor_id, user_record, session_rows),
+            together=_bought_together(
+                model,
+                catalog,
+                _recent(anchor_skus or history.session_skus),
+                spec.filters.include_same_family,
+            ),
+            following=_next_items(model, catalog, _sequence(history, anchor, sku)),
+            popular=(
+                ranking.popularity_scores(_ensure_popularity(st, catalog)),
+                ranking.REASON_POPULAR,
+            ),
+        )
+        normalized = model.normalized if scores is not None else None
+    elif kind == "similar" and model is not None and anchor is not None:
         scores = ranking.similar_scores(anchor, model.normalized)
         normalized = model.normalized
         reason = f"similar to {table.skus[anchor]}"
-    elif spec.strategy == "popularity":
+    elif kind == "popularity":
         scores, reason = (
             ranking.popularity_scores(_ensure_popularity(st, catalog)),
             ranking.REASON_POPULAR,
         )
-    elif spec.strategy == "newest":
+    elif kind == "newest":
         scores, reason = ranking.newest_scores(table), ranking.REASON_NEWEST
-    elif spec.strategy == "fixed":
+    elif kind == "fixed":
         scores, reason = ranking.fixed_scores(table, spec.fixed_skus), ranking.REASON_FIXED
 
     # "For you" shows what the visitor has not just looked at (the session steers, it is not echoed).
     excluded = (
-        list(session) if (spec.strategy in ("lightfm", "next_items") and scores is not None) else []
+        list(session) if (kind in ("lightfm", "next_items", "blend") and scores is not None) else []
     )
     excluded += cart_rows  # what is in the cart already is never offered again
     if scores is None:
@@ -817,7 +885,7 @@ def recommend(
     fb_scores, fb_reason = _fallback(spec, catalog, st, anchor)
     if personal_fallback is not None:
         fb_scores, fb_reason = personal_fallback
-    elif spec.fallback_strategy == spec.strategy and scores is not None:
+    elif spec.fallback_strategy == kind and scores is not None:
         fb_scores = None  # same ranking twice adds nothing
     if scores is None:
         fb_reason = _with_note(fb_reason, note)

@@ -34,6 +34,11 @@ class Placement(models.Model):
             "next_items",
             "Next in the session: what shoppers go on to after this session's products",
         )
+        BLEND = (
+            "blend",
+            "Blend: all models combined with weights fitted on your shop's data "
+            "(or the best single model where the blend does not beat it)",
+        )
         POPULARITY = "popularity", "Most popular"
         NEWEST = "newest", "Newest"
         FIXED = "fixed", "Fixed list"

@@ -15,7 +15,8 @@ DEFAULT_PLACEMENTS: tuple[dict[str, Any], ...] = (
     {
         "key": "home",
         "name": "Home: for you",
-        "strategy": Placement.Strategy.LIGHTFM,
+        # Every model fused, or the best single one on the shop's hold-out.
+        "strategy": Placement.Strategy.BLEND,
         "fallback_strategy": Placement.Fallback.POPULARITY,
         "filters": {"in_stock": True, "exclude_purchased": True},
         "diversity": {"max_per_category": 2, "category_level": 1},

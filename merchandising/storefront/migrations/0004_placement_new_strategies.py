@@ -3,20 +3,25 @@
 from django.db import migrations, models
 
 
-def cart_uses_bought_together(apps, schema_editor):
-    # Only the cart placements still exactly as the defaults made them: a merchant's own
-    # choice of strategy stays.
-    Placement = apps.get_model("storefront", "Placement")
-    Placement.objects.filter(
-        key="cart_complete", name="Cart: complete the order", strategy="lightfm"
-    ).update(strategy="bought_together")
+# (key, name) of the default placements that move to a new strategy.
+MOVES = (
+    ("cart_complete", "Cart: complete the order", "bought_together"),
+    ("home", "Home: for you", "blend"),
+)
 
 
-def cart_back_to_lightfm(apps, schema_editor):
+def defaults_use_new_strategies(apps, schema_editor):
+    # Only placements still exactly as the defaults made them: a merchant's own choice of
+    # strategy stays.
     Placement = apps.get_model("storefront", "Placement")
-    Placement.objects.filter(
-        key="cart_complete", name="Cart: complete the order", strategy="bought_together"
-    ).update(strategy="lightfm")
+    for key, name, strategy in MOVES:
+        Placement.objects.filter(key=key, name=name, strategy="lightfm").update(strategy=strategy)
+
+
+def defaults_back_to_lightfm(apps, schema_editor):
+    Placement = apps.get_model("storefront", "Placement")
+    for key, name, strategy in MOVES:
+        Placement.objects.filter(key=key, name=name, strategy=strategy).update(strategy="lightfm")
 
 
 class Migration(migrations.Migration):
@@ -40,6 +45,11 @@ class Migration(migrations.Migration):
                         "next_items",
                         "Next in the session: what shoppers go on to after this session's products",
                     ),
+                    (
+                        "blend",
+                        "Blend: all models combined with weights fitted on your shop's data "
+                        "(or the best single model where the blend does not beat it)",
+                    ),
                     ("popularity", "Most popular"),
                     ("newest", "Newest"),
                     ("fixed", "Fixed list"),
@@ -48,5 +58,5 @@ class Migration(migrations.Migration):
                 max_length=16,
             ),
         ),
-        migrations.RunPython(cart_uses_bought_together, cart_back_to_lightfm),
+        migrations.RunPython(defaults_use_new_strategies, defaults_back_to_lightfm),
     ]
