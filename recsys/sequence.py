@@ -50,7 +50,9 @@ class SequenceConfig:
     max_softmax: int = 4096
     # Stop before an epoch that would overrun this budget (None = every epoch).
     max_seconds: float | None = 120.0
-    threads: int = 2
+    # One thread: on the shared two-core machine a second one made training 4 to 10 times
+    # slower (threads waiting on each other; measured, see docs/recommenders.md).
+    threads: int = 1
     random_state: int = 42
     event_types: tuple[str, ...] = SEQUENCE_EVENT_TYPES
 

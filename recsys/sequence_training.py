@@ -22,8 +22,6 @@ from torch import nn
 
 from recsys.sequence import NextItems, SequenceConfig, training_windows, visitor_sequences
 
-SMALL_DATA_WINDOWS = 5000
-
 
 class _Block(nn.Module):
     def __init__(self, dim: int, heads: int, dropout: float):
@@ -128,9 +126,7 @@ def train_next_items(
     )
 
     threads = torch.get_num_threads()
-    # A small model on little data gains nothing from a second thread, and on a busy machine
-    # the threads' waiting on each other made it ten times slower (measured).
-    torch.set_num_threads(max(1, config.threads if len(inputs) >= SMALL_DATA_WINDOWS else 1))
+    torch.set_num_threads(max(1, config.threads))
     try:
         torch.manual_seed(config.random_state)
         rng = np.random.RandomState(config.random_state)
@@ -142,6 +138,7 @@ def train_next_items(
         x_all = torch.from_numpy(inputs)
         y_all = torch.from_numpy(targets)
         epochs_run, last, loss_value = 0, 0.0, float("nan")
+        stopped_early = False
         for epoch in range(config.epochs):
             elapsed = time.perf_counter() - started
             if config.max_seconds and epoch > 0 and elapsed + last > config.max_seconds:
@@ -151,6 +148,13 @@ def train_next_items(
             order = torch.from_numpy(rng.permutation(len(inputs)))
             total, count = 0.0, 0
             for start in range(0, len(order), batch_size):
+                if (
+                    config.max_seconds
+                    and start
+                    and time.perf_counter() - started > config.max_seconds
+                ):
+                    stopped_early = True  # a big shop: the budget ends inside an epoch
+                    break
                 batch = order[start : start + batch_size]
                 x, y = x_all[batch], y_all[batch]
                 hidden = model(x)[y > 0]  # (positions, dim)
@@ -171,6 +175,9 @@ def train_next_items(
                 total += float(loss.detach()) * len(target)
                 count += len(target)
             loss_value = total / max(count, 1)
+            if stopped_early:
+                meta["last_epoch_fraction"] = round(start / len(order), 3)
+                break
             epochs_run = epoch + 1
             last = time.perf_counter() - began
             if progress is not None:

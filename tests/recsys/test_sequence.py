@@ -145,3 +145,13 @@ def test_the_model_travels_inside_the_recommender_artifact():
 def test_impossible_sizes_are_refused(bad):
     with pytest.raises(ValueError, match="next_items"):
         SequenceConfig.from_dict(bad)
+
+
+def test_the_time_budget_can_end_training_inside_an_epoch():
+    users, items, stamps = _ordered_shop(visitors=60)
+    config = SequenceConfig(
+        max_len=8, dim=8, blocks=1, dropout=0.0, epochs=5, threads=1, max_seconds=1e-9
+    )
+    model = train_next_items(users, items, stamps, None, config)
+    assert model.meta["epochs_run"] == 0 and 0 < model.meta["last_epoch_fraction"] < 1
+    assert model.scores(["p1"]) is not None  # what it learned so far is served
