@@ -37,10 +37,19 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from recsys import fusion
+from recsys.cooccurrence import BoughtTogetherConfig, baskets, family_key, train_bought_together
 from recsys.datasets import InteractionDataset
-from recsys.training import RecommenderArtifact, TrainingConfig, TrainingData, train
+from recsys.training import (
+    RecommenderArtifact,
+    TrainingConfig,
+    TrainingData,
+    train,
+    train_components,
+)
 
 MODELS = ("popularity", "lightfm_cf", "merchlab")
+ANCHOR_MODELS = ("popularity", "bought_together", "bought_together_other_families", "similar")
 METRICS = ("precision", "recall", "ndcg", "auc")
 
 
@@ -361,3 +370,291 @@ def format_table(result: dict) -> str:
                     f"{_f(m['recall'])} | {_f(m['ndcg'])} | {_f(m['auc'])} | |"
                 )
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- product-page anchors
+
+
+def evaluate_anchors(
+    dataset: InteractionDataset,
+    k: int = 10,
+    models: Sequence[str] = ANCHOR_MODELS[:3],
+    config: TrainingConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+    max_baskets: int | None = None,
+) -> dict:
+    """Product-page recommendations: the last basket of each customer is held out.
+
+    Baskets are built as ``recsys.cooccurrence.baskets`` builds them (one customer's rows
+    within ``config.bought_together.session_gap_hours``). Every customer's last basket with at
+    least two products is the test set, everything else trains. For each test basket the
+    anchor is its first product seen in training (the product page the customer was on); the
+    positives are the basket's other products seen in training; every training product but
+    the anchor is a candidate. Models:
+
+    * ``popularity``: training row count per product;
+    * ``bought_together``: the anchor's partners by co-occurrence score, the remaining
+      candidates after them in popularity order (serving backfills the same way);
+    * ``bought_together_other_families``: the same with the anchor's variants (same
+      ``family_key``) left out, as serving does unless a placement asks for them;
+    * ``similar``: cosine of the hybrid's item representations (the ``similar`` strategy).
+    """
+    say = progress or (lambda message: None)
+    base = config or merchlab_config()
+    bt_config = base.bought_together
+    rows = np.argsort(dataset.timestamps, kind="stable")
+    users = np.asarray(dataset.user_ids, dtype=object)[rows]
+    items = np.asarray(dataset.item_ids, dtype=object)[rows]
+    stamps = np.asarray(dataset.timestamps, dtype=np.float64)[rows]
+    gap = bt_config.session_gap_hours * 3600.0
+    # The row index where each customer's last basket begins.
+    last_start: dict[str, int] = {}
+    previous: dict[str, float] = {}
+    for i, (user, ts) in enumerate(zip(users, stamps, strict=True)):
+        if user not in previous or ts - previous[user] > gap:
+            last_start[user] = i
+        previous[user] = ts
+    position = np.arange(len(users))
+    starts = np.asarray([last_start[u] for u in users])
+    test_mask = position >= starts
+    train_users, train_items = users[~test_mask], items[~test_mask]
+    train_stamps = stamps[~test_mask]
+    item_list = sorted(set(train_items))
+    col = {item: j for j, item in enumerate(item_list)}
+    popularity = np.zeros(len(item_list))
+    np.add.at(popularity, [col[i] for i in train_items], 1.0)
+    families = {str(r["item_id"]): family_key(r) for r in dataset.items if str(r["item_id"]) in col}
+
+    cases = []
+    for _ts, basket in baskets(users[test_mask], items[test_mask], stamps[test_mask], 1e12):
+        known = [i for i in basket if i in col]
+        if len(known) >= 2:
+            cases.append((known[0], [col[i] for i in known[1:]]))
+    if max_baskets is not None and len(cases) > max_baskets:
+        chosen = np.random.RandomState(0).choice(len(cases), size=max_baskets, replace=False)
+        cases = [cases[i] for i in sorted(chosen)]
+
+    result: dict = {
+        "data": dataset.name,
+        "split": "last_basket",
+        "k": k,
+        "train_rows": int((~test_mask).sum()),
+        "test_rows": int(test_mask.sum()),
+        "train_users": len(set(train_users)),
+        "train_items": len(item_list),
+        "models": {},
+    }
+    together = None
+    artifact = None
+    for model in models:
+        started = time.perf_counter()
+        if model.startswith("bought_together") and together is None:
+            say("training bought_together")
+            together = train_bought_together(
+                train_users, train_items, train_stamps, None, BoughtTogetherConfig.from_dict(
+                    bt_config.to_dict()
+                )
+            )  # fmt: skip
+            result["bought_together"] = together.meta
+        elif model == "similar" and artifact is None:
+            say("training merchlab for similar")
+            base.max_seconds = None
+            artifact = train(
+                TrainingData(
+                    user_ids=list(train_users),
+                    item_ids=list(train_items),
+                    timestamps=train_stamps,
+                    items=dataset.items,
+                    users=dataset.users,
+                ),
+                base,
+            )
+        elif model not in ANCHOR_MODELS:
+            raise ValueError(f"unknown model {model!r}")
+        seconds = time.perf_counter() - started
+        say(f"scoring {model}")
+        scored = []
+        if artifact is not None and model == "similar":
+            cols = np.asarray([artifact.item_index[i] for i in item_list])
+            unit = artifact._unit_items[cols]
+        for anchor, positives in cases:
+            a = col[anchor]
+            if model == "popularity":
+                scores = popularity.copy()
+            elif model == "similar":
+                scores = unit @ unit[a]
+            else:
+                # Partners first (their scores lie in (0, 1] for cosine; lift is shifted
+                # above the popularity scale), then the rest by popularity.
+                scores = popularity / (popularity.max() + 1.0)
+                for partner, score in together.partners(anchor):
+                    if model.endswith("other_families") and families.get(partner) == families.get(
+                        anchor
+                    ):
+                        continue
+                    scores[col[partner]] = 1.0 + score
+            scores[a] = -np.inf
+            scored.append(ranking_metrics(scores, positives, k))
+        result["models"][model] = _mean(scored) | {"training_seconds": round(seconds, 2)}
+    return result
+
+
+# ---------------------------------------------------------------- fusion on the time hold-out
+
+FUSED_MODELS = ("merchlab", "bought_together", "next_items", "popularity")
+RECENT_ANCHORS = 5  # a visitor's latest products stand in for their cart in bought_together
+CANDIDATES_PER_MODEL = 50
+
+
+def personal_model_scores(
+    name: str,
+    *,
+    artifact: RecommenderArtifact,
+    item_ids: Sequence[str],
+    user_id: str,
+    recent: Sequence[str],
+    popularity: np.ndarray,
+) -> np.ndarray | None:
+    """One model's scores of ``item_ids`` for a visitor (None when it cannot score them):
+    the hybrid's profile, the products bought with their ``RECENT_ANCHORS`` latest products,
+    what comes next after their sequence, or popularity."""
+    if name == "popularity":
+        return popularity.astype(np.float64)
+    if name == "merchlab":
+        row = artifact.user_index.get(user_id)
+        if row is None:
+            return None
+        cols = np.asarray([artifact.item_index[i] for i in item_ids])
+        return artifact.score_users(np.asarray([row]))[0, cols].astype(np.float64)
+    component = artifact.components.get(name)
+    if component is None:
+        return None
+    position = {item: j for j, item in enumerate(item_ids)}
+    if name == "bought_together":
+        related = component.related(list(dict.fromkeys(reversed(recent)))[:RECENT_ANCHORS])
+        if not related:
+            return None
+        scores = np.full(len(item_ids), -np.inf)
+        for partner, (score, _anchor) in related.items():
+            if partner in position:
+                scores[position[partner]] = score
+        return scores
+    if name == "next_items":
+        raw = component.scores(recent)
+        if raw is None:
+            return None
+        scores = np.full(len(item_ids), -np.inf)
+        for j, item in enumerate(component.item_ids):
+            if item in position:
+                scores[position[item]] = raw[j]
+        return scores
+    raise ValueError(f"unknown model {name!r}")
+
+
+def _candidate_case(scores: dict, positives: set[int], exclude: set[int], per_model: int) -> dict:
+    """Cascade: the union of each model's best candidates, re-ranked by the fused score."""
+    pool: set[int] = set()
+    for s in scores.values():
+        s = s.copy()
+        if exclude:
+            s[list(exclude)] = -np.inf
+        finite = np.flatnonzero(np.isfinite(s))
+        if len(finite) > per_model:
+            finite = finite[np.argpartition(-s[finite], per_model - 1)[:per_model]]
+        pool.update(int(i) for i in finite)
+    pool_list = sorted(pool)
+    where = {i: j for j, i in enumerate(pool_list)}
+    return {
+        "scores": {m: fusion.normalise(s[pool_list]) for m, s in scores.items()},
+        "positives": [where[p] for p in positives if p in where],
+        "n_positives": len(positives),
+        "exclude": [],
+    }
+
+
+def fusion_holdout(
+    data: TrainingData,
+    config: TrainingConfig,
+    k: int = 10,
+    max_users: int = 500,
+    models: Sequence[str] = FUSED_MODELS,
+    step: float = 0.1,
+) -> dict:
+    """Each model and their fusion on the last 20% of events (by time).
+
+    All models train on the first 80% (the hybrid and its components, as the job trains
+    them). For a seeded sample of at most ``max_users`` visitors known in training with new
+    products in the hold-out, every model scores the training products (the visitor's own
+    training products excluded); the fused ranking re-ranks the union of each model's
+    ``CANDIDATES_PER_MODEL`` best (a cascade). Weights are fitted by ``fusion.fit_weights``;
+    ``blend`` is the cross-fitted NDCG@k (weights from the other half of the visitors), so it
+    is comparable with the single models'. ``chosen`` is ``blend`` when it beats every single
+    model, else the best single model.
+    """
+    n = len(data)
+    order = np.argsort(np.asarray(data.timestamps, dtype=np.float64), kind="stable")
+    cut = int(round(n * 0.8))
+    train_rows, test_rows = order[:cut], order[cut:]
+
+    def pick(values, rows):
+        return None if values is None else [values[i] for i in rows]
+
+    train_data = TrainingData(
+        user_ids=pick(list(data.user_ids), train_rows),
+        item_ids=pick(list(data.item_ids), train_rows),
+        timestamps=np.asarray(data.timestamps, dtype=np.float64)[train_rows],
+        event_types=pick(
+            list(data.event_types) if data.event_types is not None else None, train_rows
+        ),
+        weights=None if data.weights is None else np.asarray(data.weights)[train_rows],
+        items=data.items,
+        users=data.users,
+    )
+    started = time.perf_counter()
+    artifact = train(train_data, config)
+    artifact.components, _report = train_components(train_data, config)
+    seconds = time.perf_counter() - started
+    item_ids = sorted(set(train_data.item_ids))
+    col = {item: j for j, item in enumerate(item_ids)}
+    popularity = np.zeros(len(item_ids))
+    np.add.at(popularity, [col[i] for i in train_data.item_ids], 1.0)
+    history: dict[str, list[str]] = {}
+    for user, item in zip(train_data.user_ids, train_data.item_ids, strict=True):
+        history.setdefault(str(user), []).append(str(item))
+    positives: dict[str, set[int]] = {}
+    for i in test_rows:
+        user, item = str(data.user_ids[i]), str(data.item_ids[i])
+        if user in history and item in col and item not in history[user]:
+            positives.setdefault(user, set()).add(col[item])
+    positives = _sample(positives, max_users)
+    names = [m for m in models if m == "popularity" or m == "merchlab" or m in artifact.components]
+    cases = []
+    for user in sorted(positives):
+        scores = {}
+        for name in names:
+            s = personal_model_scores(
+                name,
+                artifact=artifact,
+                item_ids=item_ids,
+                user_id=user,
+                recent=history[user],
+                popularity=popularity,
+            )
+            scores[name] = s if s is not None else np.full(len(item_ids), -np.inf)
+        exclude = {col[i] for i in history[user]}
+        cases.append(_candidate_case(scores, positives[user], exclude, CANDIDATES_PER_MODEL))
+    singles = {name: round(fusion.mean_ndcg(cases, {name: 1.0}, k), 4) for name in names}
+    weights, in_sample = fusion.fit_weights(cases, names, k, step)
+    blend = round(fusion.cross_fitted(cases, names, k, step), 4)
+    best_single = max(singles, key=singles.get) if singles else None
+    chosen = "blend" if singles and blend > max(singles.values()) else best_single
+    return {
+        "k": k,
+        "users": len(cases),
+        "models": singles,
+        "blend": blend,
+        "blend_in_sample": round(in_sample, 4),
+        "weights": weights,
+        "chosen": chosen,
+        "training_seconds": round(seconds, 2),
+    }

@@ -22,6 +22,14 @@ Strategies (``STRATEGIES``):
   known visitor, or the vector built from a new visitor's features, mixed in real time
   with the mean embedding of the items viewed in this session.
 * ``similar``: item-to-item cosine similarity of item embeddings to an anchor sku.
+* ``bought_together``: co-occurrence scores of the anchor's (or the cart's) partners, from
+  ``recsys.cooccurrence`` (the serving layer builds them; the hybrid fills in when the anchor
+  has no partners).
+* ``next_items``: what visitors do next after this session's products, from the
+  self-attentive sequence model of ``recsys.sequence`` (the hybrid answers without a session).
+* ``blend``: the weighted sum of the models' normalised scores (``recsys.fusion``) with the
+  weights fitted on the merchant's hold-out, or the best single model where the blend did
+  not beat it there.
 * ``popularity``, ``newest``, ``fixed``: model-free scores (event counts, creation time,
   a hand-picked list). They also serve as fallbacks when no model exists.
 
@@ -43,9 +51,18 @@ from typing import Any
 
 import numpy as np
 
-STRATEGIES = ("lightfm", "similar", "popularity", "newest", "fixed")
+STRATEGIES = (
+    "lightfm",
+    "similar",
+    "bought_together",
+    "next_items",
+    "blend",
+    "popularity",
+    "newest",
+    "fixed",
+)
 FALLBACK_STRATEGIES = ("popularity", "newest", "fixed")
-MODEL_STRATEGIES = ("lightfm", "similar")
+MODEL_STRATEGIES = ("lightfm", "similar", "bought_together", "next_items", "blend")
 RULE_FIELDS = ("brand", "category", "tag")
 CATEGORY_SEP = " > "
 
@@ -288,6 +305,8 @@ class Filters:
     price_max: float | None = None
     exclude_purchased: bool = True
     exclude_anchor_category: bool = False
+    # bought_together leaves out variants of the anchor (same product family) unless asked.
+    include_same_family: bool = False
 
     KEYS = (
         "in_stock",
@@ -296,6 +315,7 @@ class Filters:
         "price_max",
         "exclude_purchased",
         "exclude_anchor_category",
+        "include_same_family",
     )
 
     @classmethod
@@ -322,6 +342,7 @@ class Filters:
             price_max=pmax,
             exclude_purchased=_as_bool(data, "exclude_purchased", True),
             exclude_anchor_category=_as_bool(data, "exclude_anchor_category", False),
+            include_same_family=_as_bool(data, "include_same_family", False),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -331,6 +352,8 @@ class Filters:
             "exclude_purchased": self.exclude_purchased,
             "exclude_anchor_category": self.exclude_anchor_category,
         }
+        if self.include_same_family:
+            out["include_same_family"] = True
         if self.price_min is not None:
             out["price_min"] = self.price_min
         if self.price_max is not None:

@@ -83,6 +83,9 @@ def model_versions_summary(merchant, limit: int = 20) -> list[dict]:
                 "model": holdout.get("merchlab"),
                 "popularity": holdout.get("popularity"),
                 "beats_popularity": (v.metrics or {}).get("beats_popularity"),
+                # Each model's and the blend's hold-out NDCG, the weights and what serves home.
+                "fusion": (v.metrics or {}).get("fusion"),
+                "skipped": (v.metrics or {}).get("skipped") or {},
             }
         )
     return out

@@ -33,7 +33,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from recsys.datasets import InteractionDataset
-from recsys.evaluation import evaluate
+from recsys.evaluation import evaluate, fusion_holdout
 from recsys.features import InteractionConfig, event_type_weights
 from recsys.models import ModelVersion
 from recsys.training import (
@@ -42,6 +42,7 @@ from recsys.training import (
     TrainingConfig,
     TrainingData,
     train,
+    train_components,
     update,
 )
 
@@ -156,6 +157,14 @@ def training_data_for(merchant, *, since: datetime | None = None) -> TrainingDat
     )
 
 
+def _holdout_config(config: TrainingConfig) -> TrainingConfig:
+    """The configuration with the hold-out's smaller time budget."""
+    cfg = TrainingConfig.from_dict(config.to_dict())
+    if config.max_seconds and config.holdout_max_seconds:
+        cfg.max_seconds = min(config.max_seconds, config.holdout_max_seconds)
+    return cfg
+
+
 def holdout_evaluation(data: TrainingData, config: TrainingConfig, k: int = 10) -> dict:
     """The production configuration vs popularity on the last 20% of events (by time)."""
     weights = event_type_weights(data.event_types, config.interactions)
@@ -170,12 +179,10 @@ def holdout_evaluation(data: TrainingData, config: TrainingConfig, k: int = 10) 
         name="holdout",
     )
     # Event types are already folded into the weights above: do not weigh them twice.
-    cfg = TrainingConfig.from_dict(config.to_dict())
+    cfg = _holdout_config(config)
     cfg.interactions = InteractionConfig(
         event_weights={}, half_life_days=config.interactions.half_life_days
     )
-    if config.max_seconds and config.holdout_max_seconds:
-        cfg.max_seconds = min(config.max_seconds, config.holdout_max_seconds)
     result = evaluate(
         dataset,
         "time",
@@ -304,7 +311,26 @@ def recommender_train(
             metrics = holdout_evaluation(data, cfg)
         except NotEnoughData as exc:
             metrics = {"skipped": f"hold-out evaluation skipped: {exc}"}
-    artifact = train(data, cfg, _report(report, 50 if evaluate_holdout else 5, 95))
+    if evaluate_holdout:
+        if report:
+            report(30, "comparing every model and their blend on the hold-out")
+        try:
+            metrics["fusion"] = fusion_holdout(data, _holdout_config(cfg))
+        except NotEnoughData as exc:
+            metrics["fusion"] = {"skipped": f"blend not fitted: {exc}"}
+    artifact = train(data, cfg, _report(report, 50 if evaluate_holdout else 5, 85))
+    fusion = metrics.get("fusion") or {}
+    if fusion.get("chosen"):
+        # Serving reads the blend from the artifact it loads.
+        artifact.meta["fusion"] = {"chosen": fusion["chosen"], "weights": fusion["weights"]}
+    artifact.components, metrics["components"] = train_components(
+        data, cfg, _report(report, 85, 95)
+    )
+    skipped = {
+        name: info["skipped"] for name, info in metrics["components"].items() if "skipped" in info
+    }
+    if skipped:
+        metrics["skipped"] = skipped
     if report:
         report(96, "saving the model")
     holdout_seconds = sum(

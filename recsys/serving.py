@@ -50,12 +50,16 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-from recsys import ranking
+from recsys import fusion, ranking
+from recsys.cooccurrence import BoughtTogether, family_key
+from recsys.evaluation import RECENT_ANCHORS
+from recsys.sequence import SEQUENCE_EVENT_TYPES, NextItems
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +163,8 @@ class ModelSnapshot:
     biases: np.ndarray | None = None
     normalized: np.ndarray | None = None
     model_rows: np.ndarray | None = None  # catalog index -> artifact item row, -1 if cold
+    # next_items product order -> catalog index (-1 when the product left the catalog)
+    next_items_rows: np.ndarray | None = None
 
 
 @dataclass
@@ -412,8 +418,21 @@ def align(model: ModelSnapshot, catalog: CatalogSnapshot) -> ModelSnapshot:
         biases=bias,
         normalized=ranking.normalize_rows(emb),
         model_rows=rows,
+        next_items_rows=_component_rows(art, NextItems.name, catalog),
     )
     return aligned
+
+
+def _component_rows(art, name: str, catalog: CatalogSnapshot) -> np.ndarray | None:
+    component = art.components.get(name)
+    if component is None:
+        return None
+    index = catalog.table.sku_index
+    return np.fromiter(
+        (index.get(s, -1) for s in component.item_ids),
+        dtype=np.int64,
+        count=len(component.item_ids),
+    )
 
 
 def _ensure_aligned(st: MerchantState, catalog: CatalogSnapshot) -> ModelSnapshot | None:
@@ -489,8 +508,20 @@ def _ensure_popularity(st: MerchantState, catalog: CatalogSnapshot) -> np.ndarra
 class VisitorHistory:
     session_skus: list[str]  # oldest first, distinct
     purchased_skus: set[str]
+    # Added to the cart since the visitor's last purchase, in this history window, oldest first.
+    cart_skus: list[str] = field(default_factory=list)
+    # This session's products in order (repeats kept), oldest first: the events since the
+    # last pause longer than MERCHLAB_SESSION_GAP_MINUTES (the input of next_items).
+    session_sequence: list[str] = field(default_factory=list)
     record: dict | None = None  # user features seen on events (country, device), for new visitors
     linked_id: str | None = None  # the signed-in visitor id this anonymous id was linked to
+
+
+def _epoch(ts) -> float:
+    # SQLite hands raw timestamps back as text.
+    if isinstance(ts, str):
+        return datetime.fromisoformat(ts).timestamp()
+    return ts.timestamp()
 
 
 def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
@@ -526,8 +557,19 @@ def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
     session: list[str] = []
     seen: set[str] = set()
     purchased: set[str] = set()
+    cart: list[str] = []
+    bought_since = False  # a purchase newer than the event at hand: that cart is closed
+    sequence: list[str] = []
+    gap = float(_setting("MERCHLAB_SESSION_GAP_MINUTES", 30)) * 60.0
+    in_session, newer_ts = True, None
     record: dict[str, str] = {}
-    for etype, sku, country, device, _ts in events:  # newest first
+    for etype, sku, country, device, ts in events:  # newest first
+        seconds = _epoch(ts)
+        if in_session and newer_ts is not None and newer_ts - seconds > gap:
+            in_session = False
+        newer_ts = seconds
+        if in_session and sku and etype in SEQUENCE_EVENT_TYPES:
+            sequence.append(sku)
         if country and "country" not in record:
             record["country"] = country
         if device and "device" not in record:
@@ -536,12 +578,23 @@ def visitor_history(merchant_id: int, visitor_id: str | None) -> VisitorHistory:
             continue
         if etype == "purchase":
             purchased.add(sku)
-        elif etype in SESSION_TYPES and sku not in seen and len(session) < SESSION_ITEMS:
+            bought_since = True
+            continue
+        if etype == "add_to_cart" and not bought_since and sku not in cart:
+            cart.append(sku)
+        if etype in SESSION_TYPES and sku not in seen and len(session) < SESSION_ITEMS:
             seen.add(sku)
             session.append(sku)
     session.reverse()
+    cart.reverse()
+    sequence.reverse()
     return VisitorHistory(
-        session, purchased, {"user_id": visitor_id, **record} if record else None, linked
+        session,
+        purchased,
+        cart,
+        sequence,
+        {"user_id": visitor_id, **record} if record else None,
+        linked,
     )
 
 
@@ -571,6 +624,149 @@ def _fallback(spec: PlacementSpec, catalog: CatalogSnapshot, st: MerchantState, 
     ), ranking.REASON_POPULAR
 
 
+def _personal(
+    model: ModelSnapshot,
+    table: ranking.ItemTable,
+    history: VisitorHistory,
+    visitor_id: str | None,
+    user_record: dict | None,
+    session_rows: list[int],
+    names: list[str] | None = None,
+) -> tuple[np.ndarray | None, ranking.Reason]:
+    """The LightFM hybrid's scores for this visitor (profile, features, this session's rows),
+    or (None, _) when nothing is known about them; reasons name products by ``names``."""
+    art = model.artifact
+    row = art.user_index.get(visitor_id) if visitor_id else None
+    if row is None and visitor_id:
+        linked = history.linked_id
+        row = art.user_index.get(linked) if linked else None
+    user_vec = art.user_vectors[row] if row is not None else None
+    feature_vec = None
+    user_record = user_record or history.record
+    if user_vec is None and user_record:
+        vec, _bias, how = art.user_representation(user_record=user_record)
+        feature_vec = vec if how == "features" else None
+    q = ranking.visitor_vector(
+        user_vector=user_vec,
+        feature_vector=feature_vec,
+        session_vectors=model.embeddings[session_rows] if session_rows else None,
+    )
+    if q is None:
+        return None, ranking.REASON_PERSONAL
+    scores = ranking.personal_scores(q, model.embeddings, model.biases)
+    if user_vec is None and session_rows:
+        return scores, ranking.nearest_reasons(table, model.normalized, session_rows, names=names)
+    return scores, ranking.REASON_PERSONAL
+
+
+def _bought_together(
+    model: ModelSnapshot | None,
+    catalog: CatalogSnapshot,
+    anchor_skus: Sequence[str],
+    include_same_family: bool,
+) -> tuple[np.ndarray | None, ranking.Reason]:
+    """Scores of the products bought with the anchors (summed over a cart's products), each
+    with the reason "often bought with <anchor title>"; (None, _) when the anchors have no
+    partners in the catalog (or the model has no bought-together component)."""
+    component = model.artifact.components.get(BoughtTogether.name) if model else None
+    if component is None or not anchor_skus:
+        return None, ""
+    table = catalog.table
+    related = component.related(anchor_skus)
+    if not related:
+        return None, ""
+    anchor_rows = table.indices_of(anchor_skus)
+    families = (
+        set() if include_same_family else {family_key(catalog.records[i]) for i in anchor_rows}
+    )
+    scores = np.full(len(table), -np.inf)
+    because: dict[int, str] = {}
+    for partner, (score, anchor_sku) in related.items():
+        i = table.sku_index.get(partner)
+        if i is None or (families and family_key(catalog.records[i]) in families):
+            continue
+        scores[i] = score
+        because[i] = anchor_sku
+    if not because:
+        return None, ""
+
+    def title(anchor_sku: str) -> str:
+        row = table.sku_index.get(anchor_sku)
+        return catalog.titles[row] if row is not None else anchor_sku
+
+    def reasons(indices: np.ndarray) -> list[str]:
+        return [f"often bought with {title(because[int(i)])}" for i in indices]
+
+    return scores, reasons
+
+
+def _next_items(
+    model: ModelSnapshot | None, catalog: CatalogSnapshot, sequence: Sequence[str]
+) -> tuple[np.ndarray | None, ranking.Reason]:
+    """Scores of what comes next after this session's products (the model keeps the last
+    ``max_len``); (None, _) without a session or a next-items component."""
+    component = model.artifact.components.get(NextItems.name) if model else None
+    rows = model.next_items_rows if model is not None else None
+    if component is None or rows is None or not sequence:
+        return None, ""
+    raw = component.scores(sequence)
+    if raw is None:
+        return None, ""
+    scores = np.full(len(catalog.table), -np.inf)
+    known = rows >= 0
+    scores[rows[known]] = raw[known]
+    last = catalog.table.sku_index.get(sequence[-1])
+    title = catalog.titles[last] if last is not None else sequence[-1]
+    return scores, f"often next after {title}"
+
+
+def _recent(skus: Sequence[str]) -> list[str]:
+    """The latest distinct products, newest first, as many as the hold-out used as anchors."""
+    return list(dict.fromkeys(reversed(skus)))[:RECENT_ANCHORS]
+
+
+def _sequence(history: VisitorHistory, anchor: int | None, sku: str | None) -> list[str]:
+    sequence = list(history.session_sequence)
+    if anchor is not None and (not sequence or sequence[-1] != sku):
+        sequence.append(sku)  # the product on screen is the latest step
+    return sequence
+
+
+def _blend(weights: dict, **models) -> tuple[np.ndarray | None, ranking.Reason]:
+    """The weighted sum of the models' normalised scores (``recsys.fusion``); each product's
+    reason is the reason of the model that contributed most to its score."""
+    names = {"personal": "merchlab", "together": "bought_together", "following": "next_items"}
+    parts, reasons = {}, {}
+    for key, (scores, reason) in models.items():
+        name = names.get(key, "popularity")
+        if scores is not None and float(weights.get(name, 0.0)) > 0:
+            parts[name] = fusion.normalise(scores) * float(weights[name])
+            reasons[name] = reason
+    if not parts:
+        return None, ""
+    order = list(parts)
+    stacked = np.vstack([parts[n] for n in order])
+    total = stacked.sum(axis=0)
+
+    def build(indices: np.ndarray) -> list[str]:
+        lead = np.argmax(stacked[:, indices], axis=0)
+        out = []
+        for position, i in zip(lead, indices, strict=True):
+            reason = reasons[order[position]]
+            out.append(reason(np.asarray([i]))[0] if callable(reason) else reason)
+        return out
+
+    return total, build
+
+
+def _with_note(reason: ranking.Reason, note: str | None) -> ranking.Reason:
+    if not note:
+        return reason
+    if callable(reason):
+        return lambda indices: [f"{r} ({note})" for r in reason(indices)]
+    return f"{reason} ({note})"
+
+
 def recommend(
     *,
     merchant,
@@ -579,8 +775,14 @@ def recommend(
     sku: str | None = None,
     limit: int | None = None,
     user_record: dict | None = None,
+    cart_skus: Sequence[str] = (),
 ) -> Served:
-    """Recommendations for one placement request. See the module docstring."""
+    """Recommendations for one placement request. See the module docstring.
+
+    ``cart_skus`` are the products in the visitor's cart (the anchors of ``bought_together``
+    on a cart page); without them the products added to the cart since the visitor's last
+    purchase are used, and ``sku`` (the product on screen) is an anchor too.
+    """
     st = _state(merchant.pk)
     catalog = _ensure_catalog(st)
     table = catalog.table
@@ -589,63 +791,111 @@ def recommend(
     history = visitor_history(merchant.pk, visitor_id)
     purchased = table.indices_of(history.purchased_skus)
     session = table.indices_of(history.session_skus)
+    cart_skus = [str(c) for c in cart_skus if c]
+    if not cart_skus and not sku and spec.strategy == "bought_together":
+        cart_skus = list(history.cart_skus)
+    anchor_skus = list(dict.fromkeys([*cart_skus, *([sku] if sku else [])]))
+    cart_rows = [i for i in table.indices_of(cart_skus) if i != anchor]
+    # Anchors the shop does not sell (a stale page, a typo): said in the reasons.
+    unknown = [a for a in anchor_skus if a not in table.sku_index]
+    note = None
+    if unknown and spec.strategy == "bought_together":
+        note = f"{unknown[0]} is not in this shop's catalog"
 
     model = _ensure_aligned(st, catalog) if spec.strategy in ranking.MODEL_STRATEGIES else None
+    # "blend" serves the fused models where they beat each single model on the merchant's
+    # hold-out, else the best single model (fitted at training, kept in the artifact).
+    kind, blend_weights = spec.strategy, None
+    if kind == "blend":
+        fitted = (model.artifact.meta.get("fusion") or {}) if model is not None else {}
+        chosen = fitted.get("chosen")
+        if chosen == "blend":
+            blend_weights = fitted.get("weights") or {}
+        else:
+            kind = {"merchlab": "lightfm", None: "lightfm"}.get(chosen, chosen)
     scores = None
     reason: ranking.Reason = ranking.REASON_PERSONAL
-    strategy = spec.strategy
+    strategy = kind
     normalized = None
-    if spec.strategy == "lightfm" and model is not None:
-        art = model.artifact
-        row = art.user_index.get(visitor_id) if visitor_id else None
-        if row is None and visitor_id:
-            linked = history.linked_id
-            row = art.user_index.get(linked) if linked else None
-        user_vec = art.user_vectors[row] if row is not None else None
-        feature_vec = None
-        user_record = user_record or history.record
-        if user_vec is None and user_record:
-            vec, _bias, how = art.user_representation(user_record=user_record)
-            feature_vec = vec if how == "features" else None
-        # The product on screen (cart item, product page) counts as the latest view.
-        session_rows = [i for i in session if i != anchor] + (
-            [anchor] if anchor is not None else []
+    # The product on screen and the cart count as the latest views.
+    session_rows = [i for i in session if i != anchor and i not in cart_rows] + cart_rows
+    session_rows += [anchor] if anchor is not None else []
+    personal_fallback = None
+    if kind == "lightfm" and model is not None:
+        scores, reason = _personal(
+            model, table, history, visitor_id, user_record, session_rows, catalog.titles
         )
-        q = ranking.visitor_vector(
-            user_vector=user_vec,
-            feature_vector=feature_vec,
-            session_vectors=model.embeddings[session_rows] if session_rows else None,
+        normalized = model.normalized if scores is not None else None
+    elif kind in ("bought_together", "next_items"):
+        if kind == "bought_together":
+            anchors = anchor_skus or (
+                # Chosen by the blend on a page without a cart: the latest products stand in.
+                _recent(history.session_skus) if spec.strategy == "blend" else []
+            )
+            scores, reason = _bought_together(
+                model, catalog, anchors, spec.filters.include_same_family
+            )
+        else:
+            scores, reason = _next_items(model, catalog, _sequence(history, anchor, sku))
+        if model is not None:
+            # No partners, or too few: the hybrid ("the current strategy") fills in.
+            personal, personal_reason = _personal(
+                model, table, history, visitor_id, user_record, session_rows, catalog.titles
+            )
+            if scores is None and personal is not None:
+                scores, reason, strategy = personal, personal_reason, "lightfm"
+                normalized = model.normalized
+            elif personal is not None:
+                personal_fallback = (personal, personal_reason)
+    elif blend_weights is not None and model is not None:
+        scores, reason = _blend(
+            blend_weights,
+            personal=_personal(
+                model, table, history, visitor_id, user_record, session_rows, catalog.titles
+            ),
+            together=_bought_together(
+                model,
+                catalog,
+                _recent(anchor_skus or history.session_skus),
+                spec.filters.include_same_family,
+            ),
+            following=_next_items(model, catalog, _sequence(history, anchor, sku)),
+            popular=(
+                ranking.popularity_scores(_ensure_popularity(st, catalog)),
+                ranking.REASON_POPULAR,
+            ),
         )
-        if q is not None:
-            scores = ranking.personal_scores(q, model.embeddings, model.biases)
-            normalized = model.normalized
-            if user_vec is None and session_rows:
-                reason = ranking.nearest_reasons(
-                    table, model.normalized, session_rows, names=catalog.titles
-                )
-            else:
-                reason = ranking.REASON_PERSONAL
-    elif spec.strategy == "similar" and model is not None and anchor is not None:
+        normalized = model.normalized if scores is not None else None
+    elif kind == "similar" and model is not None and anchor is not None:
         scores = ranking.similar_scores(anchor, model.normalized)
         normalized = model.normalized
         reason = f"similar to {table.skus[anchor]}"
-    elif spec.strategy == "popularity":
+    elif kind == "popularity":
         scores, reason = (
             ranking.popularity_scores(_ensure_popularity(st, catalog)),
             ranking.REASON_POPULAR,
         )
-    elif spec.strategy == "newest":
+    elif kind == "newest":
         scores, reason = ranking.newest_scores(table), ranking.REASON_NEWEST
-    elif spec.strategy == "fixed":
+    elif kind == "fixed":
         scores, reason = ranking.fixed_scores(table, spec.fixed_skus), ranking.REASON_FIXED
 
     # "For you" shows what the visitor has not just looked at (the session steers, it is not echoed).
-    session_rows_excluded = session if (spec.strategy == "lightfm" and scores is not None) else ()
+    excluded = (
+        list(session) if (kind in ("lightfm", "next_items", "blend") and scores is not None) else []
+    )
+    excluded += cart_rows  # what is in the cart already is never offered again
     if scores is None:
         strategy = spec.fallback_strategy
     fb_scores, fb_reason = _fallback(spec, catalog, st, anchor)
-    if spec.fallback_strategy == spec.strategy and scores is not None:
+    if personal_fallback is not None:
+        fb_scores, fb_reason = personal_fallback
+    elif spec.fallback_strategy == kind and scores is not None:
         fb_scores = None  # same ranking twice adds nothing
+    if scores is None:
+        fb_reason = _with_note(fb_reason, note)
+    else:
+        reason = _with_note(reason, note)
     ranked = ranking.recommend(
         table=table,
         scores=scores,
@@ -656,7 +906,7 @@ def recommend(
         diversity=spec.diversity,
         anchor=anchor,
         purchased=purchased,
-        exclude=session_rows_excluded,
+        exclude=excluded,
         normalized=normalized,
         fallback_scores=fb_scores,
         fallback_reason=fb_reason,

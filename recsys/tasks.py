@@ -49,6 +49,8 @@ def _summary(version, verb: str) -> dict:
     text = f"Model v{version.version} {verb} in {version.training_seconds:.1f} s"
     if ours.get("ndcg") is not None and pop.get("ndcg") is not None:
         text += f"; hold-out NDCG@10 {ours['ndcg']:.3f} vs popularity {pop['ndcg']:.3f}"
+    for name, why in ((version.metrics or {}).get("skipped") or {}).items():
+        text += f"; {name} skipped: {why}"
     return {
         "summary": text + ".",
         "model_version_id": version.pk,

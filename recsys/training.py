@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from recsys.cooccurrence import BoughtTogether, BoughtTogetherConfig, train_bought_together
 from recsys.features import (
     IdMap,
     InteractionConfig,
@@ -52,10 +53,13 @@ from recsys.features import (
     event_type_weights,
     interaction_matrices,
 )
+from recsys.sequence import NextItems, SequenceConfig
 
 Progress = Callable[[float, str], None]
 
 ARTIFACT_FORMAT = 1
+# Component models an artifact may carry, by name (see RecommenderArtifact.components).
+COMPONENTS = {BoughtTogether.name: BoughtTogether, NextItems.name: NextItems}
 
 
 class NotEnoughData(ValueError):
@@ -81,6 +85,10 @@ class TrainingConfig:
     interactions: InteractionConfig = field(default_factory=InteractionConfig)
     items: ItemFeatureConfig = field(default_factory=ItemFeatureConfig)
     users: UserFeatureConfig = field(default_factory=UserFeatureConfig)
+    # The models trained alongside the hybrid and stored in its artifact.
+    components: tuple[str, ...] = ("bought_together", "next_items")
+    bought_together: BoughtTogetherConfig = field(default_factory=BoughtTogetherConfig)
+    next_items: SequenceConfig = field(default_factory=SequenceConfig)
     # Wall-clock budget for the epochs of a full training: stop before an epoch that would
     # overrun it (None = always run every epoch). Keeps the nightly job bounded on big shops.
     max_seconds: float | None = 150.0
@@ -94,8 +102,15 @@ class TrainingConfig:
     @classmethod
     def from_dict(cls, data: Mapping | None) -> TrainingConfig:
         data = dict(data or {})
-        known = {k for k in cls.__dataclass_fields__ if k not in ("interactions", "items", "users")}
+        nested = ("interactions", "items", "users", "bought_together", "next_items")
+        known = {k for k in cls.__dataclass_fields__ if k not in nested}
         config = cls(**{k: v for k, v in data.items() if k in known})
+        config.components = tuple(config.components)
+        unknown = set(config.components) - set(COMPONENTS)
+        if unknown:
+            raise ValueError(f"unknown component models: {', '.join(sorted(unknown))}")
+        config.bought_together = BoughtTogetherConfig.from_dict(data.get("bought_together"))
+        config.next_items = SequenceConfig.from_dict(data.get("next_items"))
         config.interactions = InteractionConfig.from_dict(data.get("interactions"))
         config.items = ItemFeatureConfig.from_dict(data.get("items"))
         config.users = UserFeatureConfig.from_dict(data.get("users"))
@@ -192,8 +207,12 @@ class RecommenderArtifact:
         state: dict[str, np.ndarray],
         item_popularity: np.ndarray,
         meta: dict | None = None,
+        components: dict | None = None,
     ):
         self.config = config
+        # Models trained alongside the hybrid (``COMPONENTS``: bought together, next items),
+        # stored in the same file so that one registry version holds everything it serves.
+        self.components = dict(components or {})
         self.user_ids = list(user_ids)
         self.item_ids = list(item_ids)
         self.user_index = {u: i for i, u in enumerate(self.user_ids)}
@@ -319,6 +338,15 @@ class RecommenderArtifact:
             "meta": self.meta,
         }
 
+    def _component_arrays(self) -> tuple[dict, dict[str, np.ndarray]]:
+        headers, arrays = {}, {}
+        for name, component in self.components.items():
+            header, parts = component.to_arrays()
+            headers[name] = header
+            for key, value in parts.items():
+                arrays[f"component__{name}__{key}"] = value
+        return headers, arrays
+
     def to_bytes(self) -> bytes:
         arrays: dict[str, np.ndarray] = {}
         for name in _STATE:
@@ -332,7 +360,10 @@ class RecommenderArtifact:
             arrays[f"{prefix}_indptr"] = matrix.indptr
             arrays[f"{prefix}_shape"] = np.asarray(matrix.shape, dtype=np.int64)
         arrays["item_popularity"] = self.item_popularity
-        header = json.dumps(self.header()).encode("utf-8")
+        head = self.header()
+        head["components"], component_arrays = self._component_arrays()
+        arrays.update(component_arrays)
+        header = json.dumps(head).encode("utf-8")
         arrays["header_json"] = np.frombuffer(header, dtype=np.uint8)
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
@@ -363,6 +394,14 @@ class RecommenderArtifact:
                     shape=tuple(npz[f"{prefix}_shape"]),
                 )
             popularity = npz["item_popularity"]
+            components = {}
+            for name, component_header in (header.get("components") or {}).items():
+                kind = COMPONENTS.get(name)
+                if kind is None:
+                    continue  # written by a newer release: serve without it
+                prefix = f"component__{name}__"
+                parts = {k[len(prefix) :]: npz[k] for k in npz.files if k.startswith(prefix)}
+                components[name] = kind.from_arrays(component_header, parts)
         return cls(
             config=TrainingConfig.from_dict(header["config"]),
             user_ids=header["user_ids"],
@@ -374,6 +413,7 @@ class RecommenderArtifact:
             state=state,
             item_popularity=popularity,
             meta=header.get("meta"),
+            components=components,
         )
 
 
@@ -498,6 +538,51 @@ def train(
     )
     progress(1.0, "trained")
     return artifact
+
+
+def train_components(
+    data: TrainingData, config: TrainingConfig | None = None, progress: Progress | None = None
+) -> tuple[dict, dict]:
+    """(components by name, report by name) for ``config.components``.
+
+    Each report holds the component's counts and training seconds, and ``skipped`` with the
+    reason when the data could not teach it anything (e.g. a shop without purchases has no
+    products bought together); an empty component is still returned, and serving defers.
+    """
+    config = config or TrainingConfig()
+    progress = progress or _noop
+    components: dict = {}
+    report: dict = {}
+    for n, name in enumerate(config.components):
+        progress(n / max(len(config.components), 1), f"training {name}")
+        began = time.perf_counter()
+        if name == BoughtTogether.name:
+            model = train_bought_together(
+                data.user_ids,
+                data.item_ids,
+                data.timestamps,
+                data.event_types,
+                config.bought_together,
+                now=data.now,
+            )
+        elif name == NextItems.name:
+            from recsys.sequence_training import (
+                train_next_items,  # torch stays out of the web process
+            )
+
+            model = train_next_items(
+                data.user_ids,
+                data.item_ids,
+                data.timestamps,
+                data.event_types,
+                config.next_items,
+            )
+        else:  # pragma: no cover - from_dict refuses unknown names
+            raise ValueError(f"unknown component {name!r}")
+        components[name] = model
+        report[name] = {**model.meta, "training_seconds": round(time.perf_counter() - began, 3)}
+    progress(1.0, "components trained")
+    return components, report
 
 
 def _encode_growing(id_map: IdMap, values: Sequence[str]) -> np.ndarray:
@@ -670,6 +755,9 @@ def update(
         state={name: getattr(model, name) for name in _STATE},
         item_popularity=popularity,
         meta=meta,
+        # The component models are not updated incrementally: they stay as the last full
+        # training left them until the next one.
+        components=artifact.components,
     )
     progress(1.0, "updated")
     return result

@@ -1,7 +1,8 @@
 """Storefront recommendations API: `GET /api/v1/storefront/recommendations`.
 
 Query: `placement` (key, required), `visitor_id` (required, at most 200 characters), `sku` (the
-product on screen, optional), `limit` (1-50, optional; the placement's limit otherwise).
+product on screen, optional), `cart` (the cart's SKUs, comma-separated, optional: the anchors of
+the `bought_together` strategy), `limit` (1-50, optional; the placement's limit otherwise).
 
 Answer: `{"placement", "model_version", "request_id", "strategy", "items": [{"sku", "title",
 "price", "currency", "image_url", "description", "score", "reason"}]}`. `model_version` is null
@@ -54,6 +55,20 @@ class RecommendationsSerializer(serializers.Serializer):
     strategy = serializers.CharField()
     variant = serializers.CharField(allow_null=True, required=False)
     items = RecommendationItemSerializer(many=True)
+
+
+MAX_CART = 50
+
+
+def _cart_param(request) -> list[str]:
+    """`cart=SKU1,SKU2`: the products in the visitor's cart (anchors of bought_together)."""
+    raw = request.query_params.get("cart", "")
+    skus = [part.strip() for part in raw.split(",") if part.strip()]
+    if len(skus) > MAX_CART:
+        raise exceptions.ValidationError({"cart": [f"At most {MAX_CART} SKUs."]})
+    if any(len(s) > 64 for s in skus):
+        raise exceptions.ValidationError({"cart": ["Each SKU has at most 64 characters."]})
+    return list(dict.fromkeys(skus))
 
 
 def _int_param(request, name: str, lo: int, hi: int) -> int | None:
@@ -150,6 +165,11 @@ class RecommendationsAPI(StorefrontAPIView):
             ),
             OpenApiParameter("sku", str, description="The product on screen (product page, cart)"),
             OpenApiParameter(
+                "cart",
+                str,
+                description=f"The cart's SKUs, comma-separated (at most {MAX_CART})",
+            ),
+            OpenApiParameter(
                 "limit", int, description=f"1-{MAX_LIMIT}; the placement's limit by default"
             ),
         ],
@@ -165,6 +185,7 @@ class RecommendationsAPI(StorefrontAPIView):
         sku = request.query_params.get("sku", "").strip() or None
         if sku is not None and len(sku) > 64:
             raise exceptions.ValidationError({"sku": ["At most 64 characters."]})
+        cart = _cart_param(request)
         limit = _int_param(request, "limit", 1, MAX_LIMIT)
         placement = selectors.placement_get_cached(request.merchant, key)
         if placement is None and key in services.DEFAULT_KEYS:
@@ -177,7 +198,12 @@ class RecommendationsAPI(StorefrontAPIView):
         if variant is None:
             spec = _segment_spec(request.merchant, placement, visitor_id, spec)
         served = serving.recommend(
-            merchant=request.merchant, spec=spec, visitor_id=visitor_id, sku=sku, limit=limit
+            merchant=request.merchant,
+            spec=spec,
+            visitor_id=visitor_id,
+            sku=sku,
+            limit=limit,
+            cart_skus=cart,
         )
         segment_copy = (
             selectors.segment_copy_for_visitor(

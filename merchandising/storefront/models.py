@@ -26,6 +26,19 @@ class Placement(models.Model):
     class Strategy(models.TextChoices):
         LIGHTFM = "lightfm", "LightFM model: personal (profile, features and this session)"
         SIMILAR = "similar", "LightFM model: similar to the current product"
+        BOUGHT_TOGETHER = (
+            "bought_together",
+            "Bought together: products often bought with the product on screen or the cart",
+        )
+        NEXT_ITEMS = (
+            "next_items",
+            "Next in the session: what shoppers go on to after this session's products",
+        )
+        BLEND = (
+            "blend",
+            "Blend: all models combined with weights fitted on your shop's data "
+            "(or the best single model where the blend does not beat it)",
+        )
         POPULARITY = "popularity", "Most popular"
         NEWEST = "newest", "Newest"
         FIXED = "fixed", "Fixed list"

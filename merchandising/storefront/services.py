@@ -45,7 +45,8 @@ DEFAULT_PLACEMENTS: tuple[dict[str, Any], ...] = (
     {
         "key": "home",
         "name": "Home: for you",
-        "strategy": Placement.Strategy.LIGHTFM,
+        # Every model fused, or the best single one on the shop's hold-out.
+        "strategy": Placement.Strategy.BLEND,
         "fallback_strategy": Placement.Fallback.POPULARITY,
         "filters": {"in_stock": True, "exclude_purchased": True},
         "diversity": {"max_per_category": 2, "category_level": 1},
@@ -63,7 +64,8 @@ DEFAULT_PLACEMENTS: tuple[dict[str, Any], ...] = (
     {
         "key": "cart_complete",
         "name": "Cart: complete the order",
-        "strategy": Placement.Strategy.LIGHTFM,
+        # Products bought with the cart's; the hybrid fills in where they have no partners.
+        "strategy": Placement.Strategy.BOUGHT_TOGETHER,
         "fallback_strategy": Placement.Fallback.POPULARITY,
         "filters": {"in_stock": True, "exclude_purchased": True, "exclude_anchor_category": True},
         "diversity": {"max_per_category": 1, "category_level": 1},

@@ -45,3 +45,24 @@ def test_migration_fills_in_missing_default_placements_without_duplicates(shop):
     assert placements["cart_complete"].filters["exclude_anchor_category"] is True
     # A placement the merchant already had keeps the merchant's settings.
     assert placements["product_similar"].limit == 3
+
+
+new_strategies = importlib.import_module(
+    "merchandising.storefront.migrations.0004_placement_new_strategies"
+)
+
+
+def test_new_strategies_move_only_placements_still_as_the_defaults_made_them(shop):
+    Placement.objects.filter(merchant=shop.merchant).update(strategy="lightfm")
+    Placement.objects.filter(merchant=shop.merchant, key="home").update(name="Our picks")
+
+    new_strategies.defaults_use_new_strategies(apps, None)
+
+    strategies = dict(
+        Placement.objects.filter(merchant=shop.merchant).values_list("key", "strategy")
+    )
+    assert strategies["cart_complete"] == "bought_together"
+    assert strategies["home"] == "lightfm"  # renamed by the merchant: their choice stays
+    assert strategies["product_similar"] == "lightfm"
+    new_strategies.defaults_back_to_lightfm(apps, None)
+    assert not Placement.objects.filter(merchant=shop.merchant).exclude(strategy="lightfm")

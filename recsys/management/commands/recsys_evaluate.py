@@ -1,10 +1,15 @@
-"""python manage.py recsys_evaluate --data DIR [--split time|last] [--k 10] [--json OUT]
+"""python manage.py recsys_evaluate --data DIR [--split time|last|last_basket] [--k 10] [--json OUT]
 
 Trains ``popularity``, ``lightfm_cf`` (ids only) and ``merchlab`` (the production
 configuration, through the same ``recsys.training.train`` as the Celery job) on the training
 split of DIR and prints precision, recall, NDCG and AUC at k, cold-item and cold-user results
 and training seconds (see ``recsys.evaluation`` for the definitions and
 ``recsys.datasets`` for the DIR format and converters of the shared data sets).
+
+``--split last_basket`` evaluates product-page anchors instead (``recsys.evaluation.
+evaluate_anchors``): each customer's last basket is held out, its first product is the anchor
+and the rest are to be found; models ``popularity``, ``bought_together``,
+``bought_together_other_families`` and ``similar``.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from recsys.datasets import load_dir
-from recsys.evaluation import MODELS, evaluate, format_table
+from recsys.evaluation import ANCHOR_MODELS, MODELS, evaluate, evaluate_anchors, format_table
 from recsys.services import training_config
 
 
@@ -26,13 +31,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--data", required=True, help="folder with interactions.csv, items.csv")
-        parser.add_argument("--split", choices=["time", "last"], default="time")
+        parser.add_argument("--split", choices=["time", "last", "last_basket"], default="time")
         parser.add_argument("--k", type=int, default=10)
         parser.add_argument("--json", dest="json_out", help="write the result as JSON here")
         parser.add_argument(
             "--models",
-            default=",".join(MODELS),
-            help="comma-separated subset of " + ",".join(MODELS),
+            default="",
+            help="comma-separated subset of "
+            + ",".join(MODELS)
+            + " (or, with --split last_basket, of "
+            + ",".join(ANCHOR_MODELS)
+            + "); all of them by default",
         )
         parser.add_argument(
             "--config", default="", help="JSON overrides of the merchlab TrainingConfig"
@@ -46,8 +55,9 @@ class Command(BaseCommand):
             )
         if k < 1:
             raise CommandError("--k must be at least 1.")
-        chosen = [m.strip() for m in models.split(",") if m.strip()]
-        unknown = set(chosen) - set(MODELS)
+        known = ANCHOR_MODELS if split == "last_basket" else MODELS
+        chosen = [m.strip() for m in models.split(",") if m.strip()] or list(known)
+        unknown = set(chosen) - set(known)
         if unknown:
             raise CommandError(f"Unknown models: {', '.join(sorted(unknown))}.")
         try:
@@ -66,10 +76,16 @@ class Command(BaseCommand):
                 bar.set_postfix_str(message)
                 bar.update(1)
 
-            result = evaluate(
-                dataset, split, k=k, models=chosen, config=training_config(overrides),
-                progress=progress,
-            )  # fmt: skip
+            if split == "last_basket":
+                result = evaluate_anchors(
+                    dataset, k=k, models=chosen, config=training_config(overrides),
+                    progress=progress,
+                )  # fmt: skip
+            else:
+                result = evaluate(
+                    dataset, split, k=k, models=chosen, config=training_config(overrides),
+                    progress=progress,
+                )  # fmt: skip
         result["seconds"] = round(time.perf_counter() - started, 1)
         self.stdout.write(format_table(result))
         if json_out:
