@@ -1,6 +1,7 @@
 """The widget's default theme on a plain shop page served from another origin: tiles in a grid,
 images no wider than their tile, nothing overlapping, prices in the shop's currency format; and a
-page whose origin Merchlab refuses gets one clear console warning.
+page whose origin or key Merchlab refuses gets one clear console warning with the API's reason
+(storefront refusals carry CORS headers, so the page may read them).
 
 The shop page comes from a small HTTP server of its own on 127.0.0.1 (another origin than
 Merchlab's live server at localhost, and loopback like it: Chromium's private network rules stop a
@@ -153,4 +154,20 @@ def test_a_refused_origin_logs_one_clear_warning(page, live_server, themed_shop)
     assert placement.locator(".merchlab-item").count() == 0
     ours = [w for w in warnings if w.startswith("Merchlab widget:")]
     assert len(ours) == 1
-    assert evil in ours[0] and "allowed" in ours[0]
+    # The refusal carries CORS headers, so the warning gives the API's own reason.
+    assert "refused (HTTP 403)" in ours[0]
+    assert f"Origin {evil} is not allowed" in ours[0]
+
+
+def test_a_wrong_key_logs_the_refusal_reason(page, live_server, themed_shop):
+    warnings = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    origin = serve(page, plain_page(live_server, "pk_" + "x" * 43))
+    allow(themed_shop, origin)
+    page.goto(f"{origin}/")
+    page.wait_for_function(
+        "document.querySelector('[data-merchlab-placement]').hasAttribute('data-merchlab-error')"
+    )
+    ours = [w for w in warnings if w.startswith("Merchlab widget:")]
+    assert len(ours) == 1
+    assert "refused (HTTP 401)" in ours[0] and "invalid or has been revoked" in ours[0]
