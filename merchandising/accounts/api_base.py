@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.cache import patch_vary_headers
 from rest_framework import exceptions, generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
@@ -22,6 +23,10 @@ from .selectors import membership_for, memberships_for_user
 from .throttling import StorefrontKeyThrottle, StorefrontVisitorThrottle
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+# Storefront refusals that a shop page's browser may read (bad or missing key, origin not allowed,
+# rate limit): their body is only the reason, so they carry CORS headers for any origin.
+STOREFRONT_REFUSALS = frozenset({401, 403, 429})
 
 
 class MerchantPermission(permissions.BasePermission):
@@ -101,9 +106,32 @@ class StorefrontAPIView(APIView):
             and origin not in request.merchant.storefront_origins
         ):
             raise exceptions.PermissionDenied(
-                f"Origin {origin} is not one of this merchant's storefront origins."
+                f"Origin {origin} is not allowed: it is not one of this merchant's storefront "
+                "origins (an owner adds it in Merchlab's settings)."
             )
         super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        _let_the_browser_read_a_refusal(request, response)
+        return response
+
+
+def _let_the_browser_read_a_refusal(request, response) -> None:
+    """Without CORS headers the browser hides a refusal from the shop page as a network error, and
+    the widget cannot say why. A refusal's body is only the reason (`{"detail": ...}`, never data),
+    so it may be read from any origin; no credentials are allowed. Data answers get CORS headers
+    only for the merchant's own origins (`merchandising.storefront.cors`)."""
+    origin = request.META.get("HTTP_ORIGIN")
+    data = getattr(response, "data", None)
+    if (
+        origin
+        and response.status_code in STOREFRONT_REFUSALS
+        and isinstance(data, dict)
+        and set(data) == {"detail"}
+    ):
+        response["Access-Control-Allow-Origin"] = origin
+        patch_vary_headers(response, ("Origin",))
 
 
 class PayloadTooLarge(exceptions.APIException):

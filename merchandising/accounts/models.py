@@ -94,6 +94,9 @@ class ApiKey(models.Model):
     # is enough (there is nothing to brute-force, unlike a password).
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=16, help_text="First characters, to recognise the key.")
+    # Publishable keys are public by design (every page of the shop carries one), so their plain
+    # text is kept for the dashboard's embed snippet. Secret keys stay hash-only (constraint below).
+    publishable_value = models.CharField(max_length=64, null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -103,6 +106,12 @@ class ApiKey(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="publishable") | models.Q(publishable_value__isnull=True),
+                name="apikey_plain_value_publishable_only",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}...)"

@@ -134,7 +134,9 @@ def invitation_accept(*, token: str, user) -> Membership:
 def api_key_create(
     *, merchant: Merchant, name: str, kind: str, created_by=None
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its plain text, which is never stored and shown once."""
+    """Create a key and return it with its plain text. A secret key's plain text is never stored
+    and is shown once; a publishable key's is kept (it is public: every shop page carries it) so
+    that the dashboard can show the embed snippet with it."""
     if kind not in ApiKey.Kind.values:
         raise ValidationError({"kind": f"Unknown key kind {kind!r}."})
     raw = key_generate(kind)
@@ -144,6 +146,7 @@ def api_key_create(
         kind=kind,
         key_hash=key_hash(raw),
         prefix=raw[:10],
+        publishable_value=raw if kind == ApiKey.Kind.PUBLISHABLE else None,
         created_by=created_by,
     )
     key.full_clean()

@@ -72,6 +72,7 @@ content_urls = [
 ]
 recommendation_urls = [
     path("recommendations/", recommendations.RecommendationsView.as_view(), name="recommendations"),
+    path("recommendations/widget/", recommendations.WidgetView.as_view(), name="widget"),
     path(
         "recommendations/placements/new/",
         recommendations.PlacementEditView.as_view(),

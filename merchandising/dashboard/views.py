@@ -506,7 +506,7 @@ class ApiKeysView(Page):
             kind=form.cleaned_data["kind"],
             created_by=request.user,
         )
-        # Rendered once in this response and never stored: the page says so.
+        # A secret key is rendered once in this response and never stored: the page says so.
         return self.render_to_response(self.get_context_data(new_key={"key": key, "raw": raw}))
 
 

@@ -14,6 +14,9 @@ from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
 from merchandising import inputs
+from merchandising.accounts import selectors as accounts
+from merchandising.accounts.models import ApiKey
+from merchandising.accounts.services import api_key_create
 from merchandising.parsers import json_max_depth
 from merchandising.storefront import selectors as placements
 from merchandising.storefront import services as placement_services
@@ -165,6 +168,54 @@ class RecommendationsView(Page):
             placements=placements.placements_list(merchant),
             active_model=ModelVersion.objects.filter(merchant=merchant, is_active=True).first(),
             versions_count=ModelVersion.objects.filter(merchant=merchant).count(),
+        )
+        return context
+
+
+WIDGET_KEY_NAME = "Widget"
+
+
+class WidgetView(Page):
+    """The embed snippet with the merchant's real publishable key, a copy button, and a check of
+    whether an origin may call the storefront API. A GET never writes: without a readable
+    publishable key, owners get a button that creates one (POST)."""
+
+    template_name = "dashboard/recommendations/widget.html"
+    write_role = "owner"
+
+    def post(self, request, *args, **kwargs):
+        api_key_create(
+            merchant=request.merchant,
+            name=WIDGET_KEY_NAME,
+            kind=ApiKey.Kind.PUBLISHABLE,
+            created_by=request.user,
+        )
+        messages.success(request, "Created a publishable key for the widget.")
+        return redirect("dashboard:widget", merchant_slug=request.merchant.slug)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        merchant = self.request.merchant
+        key = accounts.publishable_key_for_embed(merchant)
+        enabled = [p.key for p in placements.placements_list(merchant) if p.enabled]
+        placement = "home" if "home" in enabled or not enabled else enabled[0]
+        origin = self.request.GET.get("origin", "").strip()
+        origin_result = None
+        if origin:
+            try:
+                normalized, allowed = accounts.storefront_origin_check(merchant, origin)
+                origin_result = {"origin": normalized, "allowed": allowed}
+            except ValidationError as exc:
+                origin_result = {"origin": origin, "error": exc.messages[0]}
+        context.update(
+            key=key,
+            hashed_only=key is None and accounts.publishable_keys_live(merchant).exists(),
+            api_origin=f"{self.request.scheme}://{self.request.get_host()}",
+            placement=placement,
+            other_placements=[k for k in enabled if k != placement],
+            origin=origin,
+            origin_result=origin_result,
+            storefront_origins=merchant.storefront_origins or [],
         )
         return context
 

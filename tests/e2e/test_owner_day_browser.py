@@ -157,6 +157,8 @@ EVERY_PAGE = [
     "recommendations/placements/{placement}/",
     "recommendations/models/",
     "recommendations/report/",
+    "recommendations/widget/",
+    "recommendations/widget/?origin=https://evil.example",
     "experiments/",
     "experiments/new/",
     "experiments/new/from-drafts/",

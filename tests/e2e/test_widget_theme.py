@@ -1,6 +1,7 @@
 """The widget's default theme on a plain shop page served from another origin: tiles in a grid,
 images no wider than their tile, nothing overlapping, prices in the shop's currency format; and a
-page whose origin Merchlab refuses gets one clear console warning.
+page whose origin or key Merchlab refuses gets one clear console warning with the API's reason
+(storefront refusals carry CORS headers, so the page may read them).
 
 The shop page comes from a small HTTP server of its own on 127.0.0.1 (another origin than
 Merchlab's live server at localhost, and loopback like it: Chromium's private network rules stop a
@@ -15,7 +16,7 @@ import pytest
 
 from merchandising.catalog.models import Product
 
-from .test_widget import widget_shop  # noqa: F401  (fixture)
+from .test_widget import signed_in, widget_shop  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -41,6 +42,7 @@ def plain_page(live_server, key: str, theme: str = "") -> str:
 
 
 SERVERS: list[ThreadingHTTPServer] = []
+SERVED_HTML: dict[str, str] = {}  # origin -> page, for a page written after its server started
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +52,7 @@ def _stop_shop_servers():
         server = SERVERS.pop()
         server.shutdown()
         server.server_close()
+    SERVED_HTML.clear()
 
 
 def serve(page, html: str) -> str:
@@ -57,7 +60,8 @@ def serve(page, html: str) -> str:
 
     class Shop(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
-            body = html.encode()
+            origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+            body = SERVED_HTML.get(origin, html).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -153,4 +157,42 @@ def test_a_refused_origin_logs_one_clear_warning(page, live_server, themed_shop)
     assert placement.locator(".merchlab-item").count() == 0
     ours = [w for w in warnings if w.startswith("Merchlab widget:")]
     assert len(ours) == 1
-    assert evil in ours[0] and "allowed" in ours[0]
+    # The refusal carries CORS headers, so the warning gives the API's own reason.
+    assert "refused (HTTP 403)" in ours[0]
+    assert f"Origin {evil} is not allowed" in ours[0]
+
+
+def test_a_wrong_key_logs_the_refusal_reason(page, live_server, themed_shop):
+    warnings = []
+    page.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+    origin = serve(page, plain_page(live_server, "pk_" + "x" * 43))
+    allow(themed_shop, origin)
+    page.goto(f"{origin}/")
+    page.wait_for_function(
+        "document.querySelector('[data-merchlab-placement]').hasAttribute('data-merchlab-error')"
+    )
+    ours = [w for w in warnings if w.startswith("Merchlab widget:")]
+    assert len(ours) == 1
+    assert "refused (HTTP 401)" in ours[0] and "invalid or has been revoked" in ours[0]
+
+
+def test_the_dashboard_snippet_copies_and_works_on_a_shop_page(page, live_server, themed_shop):
+    """The widget page's copy button puts the snippet, with the real key, on the clipboard; pasted
+    into a plain page on a checked, allowed origin it renders the placement."""
+    signed_in(page, live_server, themed_shop.owner)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    shop_origin = serve(page, "")  # the port is known before the page's HTML is
+    allow(themed_shop, shop_origin)
+    page.goto(f"{live_server.url}/m/{themed_shop.merchant.slug}/recommendations/widget/")
+    page.get_by_label("Origin of a shop page").fill(shop_origin)
+    page.get_by_role("button", name="Check").click()
+    page.locator("#origin-result").wait_for()
+    assert "This origin is allowed" in page.locator("#origin-result").text_content()
+    page.get_by_role("button", name="Copy snippet").click()
+    page.get_by_text("Copied.").wait_for()
+    snippet = page.evaluate("navigator.clipboard.readText()")
+    assert f'data-merchlab-key="{themed_shop.publishable_key}"' in snippet
+
+    SERVED_HTML[shop_origin] = f"<!doctype html><html lang='en'><body>{snippet}</body></html>"
+    page.goto(f"{shop_origin}/")
+    page.locator('[data-merchlab-placement="home"] .merchlab-item').first.wait_for()

@@ -131,13 +131,26 @@ def test_storefront_serves_public_fields_and_live_copy_only(api, shop, products)
     )
 
 
-def test_storefront_cors_only_for_the_merchants_origins(api, shop, products):
+def test_storefront_data_is_readable_only_from_the_merchants_origins(api, shop, products):
     url = f"/api/v1/storefront/products/{products[0].sku}"
     api.as_storefront(shop.publishable_key)
     ok = api.get(url, HTTP_ORIGIN="https://acme.shop.test")
     assert ok.status_code == 200 and ok["Access-Control-Allow-Origin"] == "https://acme.shop.test"
+    # A refused origin may read the refusal (so the widget can say why), and nothing else.
     evil = api.get(url, HTTP_ORIGIN="https://evil.test")
-    assert evil.status_code == 403 and "Access-Control-Allow-Origin" not in evil
+    assert evil.status_code == 403
+    assert evil["Access-Control-Allow-Origin"] == "https://evil.test"
+    assert "origin" in evil["Vary"].lower()
+    assert "Access-Control-Allow-Credentials" not in evil
+    body = evil.json()
+    assert list(body) == ["detail"] and "https://evil.test is not allowed" in body["detail"]
+    assert products[0].sku not in evil.content.decode()
+
+
+def test_merchant_api_refusals_carry_no_cors_headers(api, shop):
+    api.as_key("sk_" + "x" * 43)
+    refused = api.get("/api/v1/products", HTTP_ORIGIN="https://acme.shop.test")
+    assert refused.status_code == 401 and "Access-Control-Allow-Origin" not in refused
 
 
 def test_openapi_schema_and_docs_are_served(client):

@@ -1,6 +1,7 @@
 """Storefront abuse: a publishable key is public (it sits in every page of the shop), so what it
 can do is bounded: rate limits per key and per visitor (429 with Retry-After), body and batch
-caps, CORS only for the merchant's own origins, and no route that writes catalog, copy or
+caps, CORS on data only for the merchant's own origins (a refusal, whose body is only its reason,
+may be read from any origin), and no route that writes catalog, copy or
 experiments, whatever method and body it is sent."""
 
 from __future__ import annotations
@@ -186,45 +187,123 @@ def test_a_full_batch_of_500_events_fits_under_the_default_body_cap(api, shop, p
 # --- CORS ------------------------------------------------------------------------------------------
 
 
-def test_cors_allows_only_the_merchants_own_origins(api, shop, other_shop, products):
+def _refusal_readable_by(response, origin: str) -> dict:
+    """The refusal carries CORS headers for `origin`, no credentials, and only its reason."""
+    assert response["Access-Control-Allow-Origin"] == origin
+    assert "origin" in response["Vary"].lower()
+    assert "Access-Control-Allow-Credentials" not in response
+    body = response.json()
+    assert list(body) == ["detail"] and isinstance(body["detail"], str)
+    return body
+
+
+def test_cors_opens_data_only_to_the_merchants_own_origins(api, shop, other_shop, products):
     url = product_url(products[0].sku)
     own = _get(api, shop.publishable_key, url, HTTP_ORIGIN="https://acme.shop.test")
     assert own.status_code == 200
     assert own["Access-Control-Allow-Origin"] == "https://acme.shop.test"
 
     stranger = _get(api, shop.publishable_key, url, HTTP_ORIGIN="https://evil.example")
-    assert "Access-Control-Allow-Origin" not in stranger
     assert stranger.status_code == 403
+    body = _refusal_readable_by(stranger, "https://evil.example")
+    assert "https://evil.example is not allowed" in body["detail"]
+    assert products[0].sku not in stranger.content.decode()
 
     # Another merchant's origin is known to the app but is not this key's shop.
     borrowed = _get(api, shop.publishable_key, url, HTTP_ORIGIN="https://globex.shop.test")
     assert borrowed.status_code == 403
+    _refusal_readable_by(borrowed, "https://globex.shop.test")
     assert "acme" not in borrowed.content.decode().lower().replace("acme.shop", "")
 
 
-def test_cors_preflight_from_an_unknown_origin_gets_no_permission(client, shop):
-    response = client.options(
-        EVENTS,
-        HTTP_ORIGIN="https://evil.example",
-        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
-        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type,x-storefront-key",
+@pytest.mark.parametrize(
+    "key",
+    ["pk_" + "x" * 43, "sk_" + "x" * 43, ""],
+    ids=["unknown key", "secret key", "no key"],
+)
+def test_a_bad_key_is_refused_with_a_reason_the_page_can_read(api, shop, products, key):
+    response = _get(api, key, product_url(products[0].sku), HTTP_ORIGIN="https://acme.shop.test")
+    assert response.status_code in (401, 403)
+    body = _refusal_readable_by(response, "https://acme.shop.test")
+    assert "key" in body["detail"].lower()
+
+
+def test_a_revoked_key_is_refused_with_a_reason_the_page_can_read(api, shop, products):
+    from merchandising.accounts.models import ApiKey
+    from merchandising.accounts.services import api_key_revoke
+
+    key = ApiKey.objects.get(merchant=shop.merchant, kind="publishable")
+    api_key_revoke(merchant=shop.merchant, key_id=key.pk)
+    response = _get(
+        api, shop.publishable_key, product_url(products[0].sku), HTTP_ORIGIN="https://x.test"
     )
-    assert "Access-Control-Allow-Origin" not in response
-    ok = client.options(
-        EVENTS,
-        HTTP_ORIGIN="https://acme.shop.test",
-        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
-        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type,x-storefront-key",
+    assert response.status_code == 401
+    assert "revoked" in _refusal_readable_by(response, "https://x.test")["detail"]
+
+
+def test_a_rate_limited_request_is_refused_with_a_reason_the_page_can_read(
+    api, shop, products, limits
+):
+    limits.MERCHLAB_STOREFRONT_RATE_PER_KEY = "1/min"
+    url = product_url(products[0].sku)
+    origin = "https://acme.shop.test"
+    assert _get(api, shop.publishable_key, url, HTTP_ORIGIN=origin).status_code == 200
+    refused = _get(api, shop.publishable_key, url, HTTP_ORIGIN=origin)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    _refusal_readable_by(refused, origin)
+
+
+def test_events_from_a_refused_origin_write_nothing(api, shop, products):
+    from merchandising.tracking.models import Event
+
+    api.credentials(HTTP_X_STOREFRONT_KEY=shop.publishable_key)
+    events = [{"event_id": "e-1", "type": "view", "visitor_id": "v", "sku": products[0].sku}]
+    response = api.post(
+        EVENTS, {"events": events}, format="json", HTTP_ORIGIN="https://evil.example"
     )
-    assert ok["Access-Control-Allow-Origin"] == "https://acme.shop.test"
-    assert "x-storefront-key" in ok["Access-Control-Allow-Headers"].lower()
+    assert response.status_code == 403
+    _refusal_readable_by(response, "https://evil.example")
+    assert not Event.objects.filter(merchant=shop.merchant).exists()
+    # The same batch from the shop's own origin is taken.
+    own = api.post(EVENTS, {"events": events}, format="json", HTTP_ORIGIN="https://acme.shop.test")
+    assert own.status_code == 200 and Event.objects.filter(merchant=shop.merchant).count() == 1
+
+
+def test_cors_preflight_from_any_origin_grants_no_credentials(client, shop):
+    # The browser must send the real request for the page to learn why it is refused; the
+    # preflight opens the key and content-type headers only, never credentials.
+    for origin in ("https://evil.example", "https://acme.shop.test"):
+        response = client.options(
+            EVENTS,
+            HTTP_ORIGIN=origin,
+            HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+            HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type,x-storefront-key",
+        )
+        assert response["Access-Control-Allow-Origin"] == origin
+        assert "x-storefront-key" in response["Access-Control-Allow-Headers"].lower()
+        assert "Access-Control-Allow-Credentials" not in response
+        assert response.content == b""
 
 
 def test_merchant_api_routes_are_not_reachable_by_cors(client, shop):
     response = client.get(
         "/api/v1/products", HTTP_ORIGIN="https://acme.shop.test", HTTP_X_STOREFRONT_KEY="pk_x"
     )
+    assert response.status_code in (401, 403)
     assert "Access-Control-Allow-Origin" not in response
+    refused = client.get(
+        "/api/v1/products",
+        HTTP_ORIGIN="https://acme.shop.test",
+        HTTP_AUTHORIZATION="Bearer sk_" + "x" * 43,
+    )
+    assert refused.status_code == 401 and "Access-Control-Allow-Origin" not in refused
+    preflight = client.options(
+        "/api/v1/products",
+        HTTP_ORIGIN="https://acme.shop.test",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
+    )
+    assert "Access-Control-Allow-Origin" not in preflight
 
 
 # --- storefront keys cannot write catalog, copy or experiments ------------------------------------

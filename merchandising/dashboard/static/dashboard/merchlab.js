@@ -68,3 +68,25 @@ document.addEventListener("click", (event) => {
   add.textContent = `Added ${add.dataset.addSku}`;
   add.disabled = true;
 });
+
+// Copy buttons: <button data-copy-target="id"> copies that element's text with the clipboard
+// API; where the browser refuses (no permission, not a secure context), the text is selected
+// so that Ctrl+C copies it.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy-target]");
+  if (!button) return;
+  const source = document.getElementById(button.dataset.copyTarget);
+  if (!source) return;
+  const status = button.parentElement.querySelector("[data-copy-status]");
+  const say = (text) => { if (status) status.textContent = text; };
+  const selectIt = () => {
+    const range = document.createRange();
+    range.selectNodeContents(source);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    say("Selected: press Ctrl+C (⌘C) to copy.");
+  };
+  if (!navigator.clipboard) { selectIt(); return; }
+  navigator.clipboard.writeText(source.textContent).then(() => say("Copied."), selectIt);
+});
