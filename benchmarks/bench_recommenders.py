@@ -25,16 +25,18 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_recsys_train import synthetic  # noqa: E402
 
 from recsys.datasets import load_dir  # noqa: E402
-from recsys.evaluation import fusion_holdout  # noqa: E402
-from recsys.training import TrainingConfig, TrainingData, train_components  # noqa: E402
+from recsys.evaluation import (  # noqa: E402
+    fusion_holdout,
+    training_data,
+    without_decay_on_positions,
+)
+from recsys.training import TrainingConfig, train_components  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -61,19 +63,9 @@ def components_timing(n_events: int, config: TrainingConfig) -> dict:
 
 def holdout(folder: str, config: TrainingConfig, max_users: int) -> dict:
     dataset = load_dir(folder)
-    data = TrainingData(
-        user_ids=list(dataset.user_ids),
-        item_ids=list(dataset.item_ids),
-        timestamps=dataset.timestamps,
-        weights=dataset.weights,
-        items=dataset.items,
-        users=dataset.users,
-    )
-    if len(dataset) and float(np.nanmin(dataset.timestamps)) < 1e8:
-        config.interactions.half_life_days = None  # sequence positions, not times
-        config.bought_together.half_life_days = None
+    without_decay_on_positions(config, dataset.timestamps)
     started = time.perf_counter()
-    result = fusion_holdout(data, config, max_users=max_users)
+    result = fusion_holdout(training_data(dataset), config, max_users=max_users)
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["data"] = dataset.name
     result["rows"] = len(dataset)

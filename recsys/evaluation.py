@@ -17,9 +17,10 @@ items seen in training are ranked with the user's training items excluded. Per u
   candidate (ties count one half), over all candidates (Rendle et al. 2009, BPR, eq. 1).
 
 Metrics are averaged over users. Models: ``popularity`` (training row count per item),
-``lightfm_cf`` (LightFM on ids only, unit weights, same hyper-parameters) and ``merchlab``
+``lightfm_cf`` (LightFM on ids only, unit weights, same hyper-parameters), ``merchlab``
 (:func:`recsys.training.train` with the production :class:`TrainingConfig`, exactly as the
-Celery job trains).
+Celery job trains), ``bought_together`` and ``next_items`` (``train_components``, as the job)
+and their ``blend`` (see :func:`evaluate`).
 
 Cold start:
 
@@ -48,7 +49,8 @@ from recsys.training import (
     train_components,
 )
 
-MODELS = ("popularity", "lightfm_cf", "merchlab")
+MODELS = ("popularity", "lightfm_cf", "merchlab", "bought_together", "next_items", "blend")
+COMPONENT_MODELS = ("bought_together", "next_items")  # trained by training.train_components
 ANCHOR_MODELS = ("popularity", "bought_together", "bought_together_other_families", "similar")
 METRICS = ("precision", "recall", "ndcg", "auc")
 
@@ -62,19 +64,6 @@ def dcg_at_k(hits: Sequence[bool], k: int) -> float:
     return float((hits / np.log2(np.arange(2, len(hits) + 2))).sum())
 
 
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k highest scores, best first, ties in index order: the same as
-    ``np.argsort(-scores, kind="stable")[:k]`` in linear time (argpartition, then a sort of the
-    candidates at or above the k-th score)."""
-    if k <= 0:
-        return np.empty(0, dtype=np.int64)
-    if k >= len(scores):
-        return np.argsort(-scores, kind="stable")
-    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-    candidates = np.flatnonzero(scores >= kth)
-    return candidates[np.argsort(-scores[candidates], kind="stable")][:k]
-
-
 def ranking_metrics(scores: np.ndarray, positives: Sequence[int], k: int) -> dict[str, float]:
     """precision, recall, ndcg and auc at k for one user.
 
@@ -86,7 +75,7 @@ def ranking_metrics(scores: np.ndarray, positives: Sequence[int], k: int) -> dic
     valid = np.isfinite(scores)
     n_valid = int(valid.sum())
     k_eff = min(k, n_valid)
-    order = _top_k(np.where(valid, scores, -np.inf), k_eff)
+    order = fusion.top_k(np.where(valid, scores, -np.inf), k_eff)
     is_pos = np.zeros(len(scores), dtype=bool)
     is_pos[positives] = True
     hits = is_pos[order]
@@ -152,7 +141,8 @@ def split(dataset: InteractionDataset, how: str = "time", test_fraction: float =
 # ---------------------------------------------------------------- models
 
 
-def _training_data(train_set: InteractionDataset) -> TrainingData:
+def training_data(train_set: InteractionDataset) -> TrainingData:
+    """The training job's input for a data set's rows."""
     return TrainingData(
         user_ids=list(train_set.user_ids),
         item_ids=list(train_set.item_ids),
@@ -173,6 +163,15 @@ def _timestamps_are_seconds(timestamps: np.ndarray) -> bool:
     return len(timestamps) > 0 and float(np.nanmin(timestamps)) > 1e8
 
 
+def without_decay_on_positions(config: TrainingConfig, timestamps: np.ndarray) -> TrainingConfig:
+    """``config`` with recency decay switched off (hybrid and bought together) when the
+    timestamps are sequence positions rather than unix seconds."""
+    if not _timestamps_are_seconds(np.asarray(timestamps, dtype=np.float64)):
+        config.interactions.half_life_days = None
+        config.bought_together.half_life_days = None
+    return config
+
+
 def evaluate(
     dataset: InteractionDataset,
     how: str = "time",
@@ -182,13 +181,25 @@ def evaluate(
     progress: Callable[[str], None] | None = None,
     full_epochs: bool = True,
     max_users: int | None = None,
+    step: float = 0.1,
 ) -> dict:
     """Train each model on the training split and report warm and cold-start metrics.
 
-    ``full_epochs`` switches the production time budget off so every model runs all its
-    epochs (the comparison would otherwise depend on how busy the machine is); the training
-    job's own hold-out check keeps the budget. ``max_users`` scores a seeded sample of at most
-    that many visitors per group (warm, cold items, cold users) instead of all of them.
+    ``full_epochs`` switches the production time budgets (the hybrid's and the next-items
+    model's) off so every model runs all its epochs (the comparison would otherwise depend on
+    how busy the machine is); the training job's own hold-out check keeps the budget.
+    ``max_users`` scores a seeded sample of at most that many visitors per group (warm, cold
+    items, cold users) instead of all of them.
+
+    ``bought_together`` and ``next_items`` rank what they can score for a visitor (the
+    products bought with their ``RECENT_ANCHORS`` latest training products, what follows their
+    training sequence: :func:`personal_model_scores`, as the training job's hold-out does);
+    the remaining products follow in popularity order, as serving backfills. ``blend`` fuses
+    the hybrid, both of them and popularity over every candidate (min-max per model, as
+    serving does) with weights fitted by ``fusion.fit_weights`` on the other half of the
+    evaluated visitors (``fusion.fold_weights``), so no visitor is scored with weights fitted
+    on them; ``result["blend"]["weights"]`` are fitted on all of them (what the training job
+    would store). Its ``training_seconds`` is the sum of its models' plus the fitting.
     """
     say = progress or (lambda message: None)
     test_mask = split(dataset, how)
@@ -200,8 +211,11 @@ def evaluate(
     user_row = {user: i for i, user in enumerate(train_users)}
 
     seen: dict[str, set[int]] = {}
-    for user, item in zip(train_set.user_ids, train_set.item_ids, strict=True):
+    history: dict[str, list[str]] = {}  # each visitor's training products in time order
+    for row in np.argsort(train_set.timestamps, kind="stable"):
+        user, item = str(train_set.user_ids[row]), str(train_set.item_ids[row])
         seen.setdefault(user, set()).add(item_col[item])
+        history.setdefault(user, []).append(item)
     warm_pos: dict[str, set[int]] = {}
     cold_item_pos: dict[str, set[str]] = {}
     cold_user_pos: dict[str, set[int]] = {}
@@ -233,9 +247,35 @@ def evaluate(
     popularity = np.zeros(len(train_items))
     np.add.at(popularity, [item_col[i] for i in train_set.item_ids], 1.0)
 
+    artifacts: dict[str, RecommenderArtifact] = {}
+    components: dict = {}
+    seconds: dict[str, float] = {"popularity": 0.0}
+    base = config or merchlab_config()
+    # Every model runs all its epochs here: the production time budget would make the
+    # comparison depend on how busy the machine is.
+    if full_epochs:
+        base.max_seconds = None
+        base.next_items.max_seconds = None
+    without_decay_on_positions(base, train_set.timestamps)
+
+    def model_scores(name: str, user: str) -> np.ndarray | None:
+        return personal_model_scores(
+            name,
+            artifact=artifacts.get("merchlab"),
+            components=components,
+            item_ids=train_items,
+            user_id=user,
+            recent=history[user],
+            popularity=popularity,
+        )
+
     def warm_scores(model: str) -> Callable[[list[str]], np.ndarray]:
         if model == "popularity":
             return lambda users: np.tile(popularity, (len(users), 1))
+        if model in COMPONENT_MODELS:
+            return lambda users: np.vstack(
+                [_backfilled(model_scores(model, u), popularity) for u in users]
+            )
         artifact = artifacts[model]
         cols = np.asarray([artifact.item_index[i] for i in train_items])
 
@@ -245,19 +285,16 @@ def evaluate(
 
         return score
 
-    artifacts: dict[str, RecommenderArtifact] = {}
-    base = config or merchlab_config()
-    # Every model runs all its epochs here: the production time budget would make the
-    # comparison depend on how busy the machine is.
-    if full_epochs:
-        base.max_seconds = None
-    if not _timestamps_are_seconds(train_set.timestamps):
-        base.interactions.half_life_days = None
-    for model in models:
+    unknown = set(models) - set(MODELS)
+    if unknown:
+        raise ValueError(f"unknown model {sorted(unknown)[0]!r}")
+    needed = set(models) | (set(FUSED_MODELS) if "blend" in models else set())
+    wanted = [c for c in COMPONENT_MODELS if c in needed]
+    for model in [m for m in MODELS if m in needed]:
         started = time.perf_counter()
         if model == "merchlab":
             say("training merchlab")
-            artifacts[model] = train(_training_data(train_set), base)
+            artifacts[model] = train(training_data(train_set), base)
         elif model == "lightfm_cf":
             say("training lightfm_cf")
             cf = TrainingConfig.collaborative_only(
@@ -270,20 +307,70 @@ def evaluate(
                 random_state=base.random_state,
                 max_seconds=base.max_seconds,
             )
-            artifacts[model] = train(_training_data(train_set), cf)
-        elif model != "popularity":
-            raise ValueError(f"unknown model {model!r}")
-        seconds = time.perf_counter() - started
-        say(f"scoring {model}")
-        rows = _score_users(warm_scores(model), eval_users, seen, warm_pos, k)
-        result["models"][model] = _mean(rows) | {"training_seconds": round(seconds, 2)}
+            artifacts[model] = train(training_data(train_set), cf)
+        elif model in COMPONENT_MODELS and not components:
+            say("training " + ", ".join(wanted))
+            only = TrainingConfig.from_dict(base.to_dict() | {"components": wanted})
+            components, report = train_components(training_data(train_set), only)
+            for name, info in report.items():
+                seconds[name] = info["training_seconds"]
+                if "skipped" in info:
+                    result.setdefault("skipped", {})[name] = info["skipped"]
+        if model == "blend":
+            say("fitting the blend")
+            names = list(FUSED_MODELS)
+            result["blend"] = _fit_blend(names, eval_users, model_scores, seen, warm_pos, k, step)
+            seconds["blend"] = sum(seconds[m] for m in names) + result["blend"].pop("seconds")
+            rows = result["blend"].pop("rows")
+        else:
+            seconds.setdefault(model, time.perf_counter() - started)
+            if model not in models:
+                continue
+            say(f"scoring {model}")
+            rows = _score_users(warm_scores(model), eval_users, seen, warm_pos, k)
+        result["models"][model] = _mean(rows) | {"training_seconds": round(seconds[model], 2)}
 
     if "merchlab" in artifacts:
         result["cold_items"] = _cold_items(artifacts["merchlab"], train_items, cold_item_pos, k)
         result["cold_users"] = _cold_users(
-            artifacts["merchlab"], dataset, train_items, popularity, cold_user_pos, k
+            artifacts["merchlab"],
+            dataset,
+            train_items,
+            popularity,
+            cold_user_pos,
+            k,
+            blend_weights=(result.get("blend") or {}).get("weights"),
         )
     return result
+
+
+def _backfilled(scores: np.ndarray | None, popularity: np.ndarray) -> np.ndarray:
+    """What a model scores first (in its order), then the rest by popularity."""
+    out = popularity / (popularity.max() + 1.0)  # below 1
+    if scores is not None:
+        scored = np.isfinite(scores)
+        out[scored] = 1.0 + fusion.normalise(scores)[scored]
+    return out
+
+
+def _fit_blend(names, users, model_scores, seen, positives, k, step) -> dict:
+    """Cross-fitted fused metrics per visitor (``rows``), the weights fitted on all of them."""
+    started = time.perf_counter()
+    cases = []
+    for user in users:
+        raw = {name: model_scores(name, user) for name in names}
+        n = len(raw["popularity"])
+        scores = {name: fusion.normalise(s, n) for name, s in raw.items()}
+        cases.append(
+            {"scores": scores, "positives": sorted(positives[user]), "exclude": sorted(seen[user])}
+        )
+    rows = []
+    for case, weights in zip(cases, fusion.fold_weights(cases, names, k, step), strict=True):
+        fused = fusion.fuse(case["scores"], weights)
+        fused[case["exclude"]] = -np.inf
+        rows.append(ranking_metrics(fused, case["positives"], k))
+    weights, _in_sample = fusion.fit_weights(cases, names, k, step) if cases else ({}, 0.0)
+    return {"weights": weights, "rows": rows, "seconds": time.perf_counter() - started}
 
 
 def _sample(positives: dict, n: int) -> dict:
@@ -328,19 +415,34 @@ def _cold_items(artifact: RecommenderArtifact, train_items, positives, k) -> dic
     return {"merchlab": _mean(merch), "random": _mean(rand), "candidates": len(cold)}
 
 
-def _cold_users(artifact, dataset, train_items, popularity, positives, k) -> dict:
+def _cold_users(
+    artifact, dataset, train_items, popularity, positives, k, blend_weights=None
+) -> dict:
+    """New visitors: the hybrid from their features, popularity and, with ``blend_weights``,
+    their blend (bought together and next items have no history of theirs to start from, so
+    only the hybrid and popularity contribute, as at serving)."""
+    blend = blend_weights is not None
     if not positives:
-        return {"merchlab": _mean([]), "popularity": _mean([])}
+        return {"merchlab": _mean([]), "popularity": _mean([])} | (
+            {"blend": _mean([])} if blend else {}
+        )
     records = {str(r["user_id"]): r for r in dataset.users}
     cols = np.asarray([artifact.item_index[i] for i in train_items])
-    merch, pop = [], []
+    merch, pop, fused = [], [], []
     for user in sorted(positives):
         vector, bias, _how = artifact.user_representation(user_record=records.get(user))
         scores = artifact.item_vectors[cols] @ vector + artifact.item_biases[cols]
         pos = sorted(positives[user])
         merch.append(ranking_metrics(scores, pos, k))
         pop.append(ranking_metrics(popularity, pos, k))
-    return {"merchlab": _mean(merch), "popularity": _mean(pop)}
+        if blend:
+            parts = {
+                "merchlab": fusion.normalise(scores),
+                "popularity": fusion.normalise(popularity),
+            }
+            fused.append(ranking_metrics(fusion.fuse(parts, blend_weights), pos, k))
+    out = {"merchlab": _mean(merch), "popularity": _mean(pop)}
+    return out | ({"blend": _mean(fused)} if blend else {})
 
 
 def _f(value) -> str:
@@ -369,6 +471,11 @@ def format_table(result: dict) -> str:
                     f"| {section}: {name} | {m['users']} | {_f(m['precision'])} | "
                     f"{_f(m['recall'])} | {_f(m['ndcg'])} | {_f(m['auc'])} | |"
                 )
+    weights = (result.get("blend") or {}).get("weights")
+    if weights:
+        lines += ["", "blend weights: " + ", ".join(f"{m} {w:.1f}" for m, w in weights.items())]
+    for name, why in (result.get("skipped") or {}).items():
+        lines.append(f"{name} skipped: {why}")
     return "\n".join(lines)
 
 
@@ -509,7 +616,8 @@ CANDIDATES_PER_MODEL = 50
 def personal_model_scores(
     name: str,
     *,
-    artifact: RecommenderArtifact,
+    artifact: RecommenderArtifact | None,
+    components: Mapping,
     item_ids: Sequence[str],
     user_id: str,
     recent: Sequence[str],
@@ -517,16 +625,17 @@ def personal_model_scores(
 ) -> np.ndarray | None:
     """One model's scores of ``item_ids`` for a visitor (None when it cannot score them):
     the hybrid's profile, the products bought with their ``RECENT_ANCHORS`` latest products,
-    what comes next after their sequence, or popularity."""
+    what comes next after their sequence, or popularity. ``components`` holds the trained
+    ``bought_together`` and ``next_items`` (``training.train_components``)."""
     if name == "popularity":
         return popularity.astype(np.float64)
     if name == "merchlab":
-        row = artifact.user_index.get(user_id)
+        row = artifact.user_index.get(user_id) if artifact is not None else None
         if row is None:
             return None
         cols = np.asarray([artifact.item_index[i] for i in item_ids])
         return artifact.score_users(np.asarray([row]))[0, cols].astype(np.float64)
-    component = artifact.components.get(name)
+    component = components.get(name)
     if component is None:
         return None
     position = {item: j for j, item in enumerate(item_ids)}
@@ -635,6 +744,7 @@ def fusion_holdout(
             s = personal_model_scores(
                 name,
                 artifact=artifact,
+                components=artifact.components,
                 item_ids=item_ids,
                 user_id=user,
                 recent=history[user],

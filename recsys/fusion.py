@@ -66,11 +66,24 @@ def weight_grid(names: Sequence[str], step: float = 0.1) -> list[dict[str, float
     return grid
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k highest scores, best first, ties in index order: the same as
+    ``np.argsort(-scores, kind="stable")[:k]`` in linear time (argpartition, then a sort of the
+    candidates at or above the k-th score)."""
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    if k >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+    candidates = np.flatnonzero(scores >= kth)
+    return candidates[np.argsort(-scores[candidates], kind="stable")][:k]
+
+
 def _ndcg(scores: np.ndarray, positives: Sequence[int], exclude: Sequence[int], k: int) -> float:
     s = scores.astype(np.float64, copy=True)
     if len(exclude):
         s[list(exclude)] = -np.inf
-    top = np.argsort(-s, kind="stable")[:k]
+    top = top_k(s, k)
     pos = set(int(p) for p in positives)
     dcg = sum(1.0 / np.log2(r + 2) for r, i in enumerate(top) if int(i) in pos)
     ideal = sum(1.0 / np.log2(r + 2) for r in range(min(len(pos), k)))
@@ -99,13 +112,31 @@ def fit_weights(
     return best or {n: 1.0 / len(names) for n in names}, best_value
 
 
+def fold_weights(
+    cases: Sequence[dict], names: Sequence[str], k: int = 10, step: float = 0.1
+) -> list[dict[str, float]]:
+    """For each case, the weights fitted on the other fold (cases alternate between two
+    folds), so no case is scored with weights fitted on it. One case: its own weights."""
+    if len(cases) < 2:
+        return [fit_weights(cases, names, k, step)[0]] * len(cases)
+    a, b = cases[0::2], cases[1::2]
+    wa, _ = fit_weights(a, names, k, step)
+    wb, _ = fit_weights(b, names, k, step)
+    return [wb if i % 2 == 0 else wa for i in range(len(cases))]
+
+
 def cross_fitted(
     cases: Sequence[dict], names: Sequence[str], k: int = 10, step: float = 0.1
 ) -> float:
     """Mean NDCG@k of weights fitted on the other half of the cases (two folds)."""
-    if len(cases) < 2:
-        return mean_ndcg(cases, fit_weights(cases, names, k, step)[0], k)
-    a, b = cases[0::2], cases[1::2]
-    wa, _ = fit_weights(a, names, k, step)
-    wb, _ = fit_weights(b, names, k, step)
-    return (mean_ndcg(b, wa, k) * len(b) + mean_ndcg(a, wb, k) * len(a)) / len(cases)
+    if not cases:
+        return 0.0
+    weights = fold_weights(cases, names, k, step)
+    return float(
+        np.mean(
+            [
+                _ndcg(fuse(c["scores"], w), c["positives"], c["exclude"], k)
+                for c, w in zip(cases, weights, strict=True)
+            ]
+        )
+    )

@@ -42,7 +42,12 @@ def model_quality(version) -> dict:
     measured_on = metrics.get("updated_from")
     k = metrics.get("k") or 10
     if not rows:
-        reason = metrics.get("skipped") or "no hold-out check was run for this version"
+        # "skipped" names the component models training skipped when it is a dict (shown
+        # by model_blend); a string is the hold-out check's own reason.
+        skipped = metrics.get("skipped")
+        reason = (
+            skipped if isinstance(skipped, str) else "no hold-out check was run for this version"
+        )
         sentence = f"Quality unknown: {reason}."
     else:
         a, b = ours.get("ndcg"), pop.get("ndcg")
@@ -70,6 +75,79 @@ def model_quality(version) -> dict:
     if measured_on:
         sentence += f" (Measured when v{measured_on} was trained; this update adds newer events.)"
     return {"metrics": rows, "k": k, "sentence": sentence, "measured_on": measured_on}
+
+
+MODEL_LABELS = {
+    "merchlab": "Personal picks (LightFM hybrid)",
+    "bought_together": "Bought together",
+    "next_items": "Next in the session",
+    "popularity": "Best-sellers",
+    "blend": "Blend",
+}
+
+
+def _model_label(name) -> str:
+    return MODEL_LABELS.get(name, str(name).replace("_", " "))
+
+
+def model_blend(version) -> dict | None:
+    """Each model's hold-out figure, the fitted blend weights, what the home placement serves,
+    and what training skipped and why: {"rows": [{name, label, ndcg, weight, best}], "k",
+    "users", "blend", "blend_wins", "sentence", "skipped": [(label, reason)]}; None when the
+    version has none of it (trained before the blend existed)."""
+    metrics = version.metrics or {}
+    fusion = metrics.get("fusion") or {}
+    skipped = metrics.get("skipped")
+    skipped_rows = (
+        [(_model_label(name), reason) for name, reason in skipped.items()]
+        if isinstance(skipped, dict)
+        else []
+    )
+    if fusion.get("skipped"):
+        skipped_rows.append((_model_label("blend"), fusion["skipped"]))
+    singles = {
+        name: value
+        for name, value in (fusion.get("models") or {}).items()
+        if isinstance(value, int | float)
+    }
+    if not singles and not skipped_rows:
+        return None
+    k = fusion.get("k") or 10
+    weights = fusion.get("weights") or {}
+    best = max(singles.values()) if singles else None
+    rows = [
+        {
+            "name": name,
+            "label": _model_label(name),
+            "ndcg": value,
+            "weight": weights.get(name),
+            "best": value == best,
+        }
+        for name, value in singles.items()
+    ]
+    blend, chosen = fusion.get("blend"), fusion.get("chosen")
+    if chosen == "blend":
+        sentence = (
+            f"The home placement serves the blend: on this shop's hold-out it ranks better "
+            f"(NDCG@{k} {blend:.3f}) than every single model (best {best:.3f})."
+        )
+    elif chosen:
+        sentence = (
+            f"The home placement serves {_model_label(chosen)}: the blend "
+            f"(NDCG@{k} {blend:.3f}) did not beat it ({singles.get(chosen, best):.3f}) on this "
+            "shop's hold-out."
+        )
+    else:
+        sentence = "No blend was fitted, so the home placement serves personal picks."
+    return {
+        "rows": rows,
+        "k": k,
+        "users": fusion.get("users"),
+        "blend": blend,
+        "blend_wins": chosen == "blend",
+        "sentence": sentence,
+        "skipped": skipped_rows,
+    }
 
 
 def model_counts(version) -> list[tuple[str, int]]:

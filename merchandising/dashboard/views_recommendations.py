@@ -27,7 +27,7 @@ from recsys.models import ModelVersion
 from recsys.ranking import RULE_FIELDS
 
 from .base import MerchantPageMixin
-from .summaries import model_counts, model_quality
+from .summaries import model_blend, model_counts, model_quality
 
 REPORT_DAYS = (1, 7, 30, 90)
 
@@ -341,11 +341,17 @@ class ModelVersionsView(Page):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        versions = ModelVersion.objects.filter(merchant=self.request.merchant).order_by("-version")[
+        versions = recsys_selectors.model_versions(self.request.merchant).select_related("parent")[
             :50
         ]
         context["rows"] = [
-            {"v": v, "quality": model_quality(v), "counts": model_counts(v)} for v in versions
+            {
+                "v": v,
+                "quality": model_quality(v),
+                "counts": model_counts(v),
+                "blend": model_blend(v),
+            }
+            for v in versions
         ]
         return context
 

@@ -115,6 +115,15 @@ def test_owner_day(browser, live_server, shop, viewport):
         versions = page.locator("#model-versions").inner_text()
         assert "Incremental update" in versions and "Full training" in versions
         assert "from v1" in versions
+        # Each model's hold-out figure, the blend weights and what home serves, in words.
+        fusion = data["versions"][0].metrics["fusion"]
+        models = page.locator("#model-versions table.models").last
+        assert "blend weight" in models.inner_text().lower()  # headers are set in capitals
+        for label in ("Personal picks (LightFM hybrid)", "Bought together", "Best-sellers"):
+            assert label in models.inner_text()
+        serves = page.locator("#model-versions p.serves").last.inner_text()
+        assert serves.startswith("The home placement serves")
+        assert ("serves the blend" in serves) == (fusion["chosen"] == "blend")
         visit("placement report", "/recommendations/report/")
 
         nav("Segments")

@@ -142,25 +142,72 @@ def test_train_recommender_command(shop, catalog, capsys):
     assert ModelVersion.objects.filter(merchant=shop.merchant).count() == 1
 
 
-def test_recsys_evaluate_command(tmp_path, capsys, db):
+QUICK_CONFIG = json.dumps(
+    {
+        "no_components": 8,
+        "epochs": 5,
+        "num_threads": 1,
+        "next_items": {"dim": 16, "blocks": 1, "epochs": 30, "max_len": 10},
+    }
+)
+
+
+def _route_shop(folder) -> None:
+    """60 visitors in three groups; each walks along their group's route of products (one
+    step per event, visitors interleaved in time, so the time split keeps them known), and six
+    visitors seen only at the end."""
     rng = np.random.RandomState(0)
     lines = ["user_id,item_id,timestamp"]
     for u in range(60):
-        for j in range(10):
-            item = int(rng.choice(range(u % 3, 30, 3)))
-            lines.append(f"u{u},i{item},{1_700_000_000 + u * 100 + j}")
-    (tmp_path / "interactions.csv").write_text("\n".join(lines) + "\n")
+        route = list(range(u % 3, 30, 3))
+        start = int(rng.randint(0, 4))
+        for j in range(6):
+            lines.append(f"u{u},i{route[start + j]},{1_700_000_000 + j * 3_600 + u}")
+    for u in range(60, 66):  # new visitors at the very end: the cold-user rows
+        lines.append(f"u{u},i{u % 3},{1_700_000_000 + 9 * 3_600 + u}")
+    (folder / "interactions.csv").write_text("\n".join(lines) + "\n")
     items = ["item_id,title,category,price"] + [
         f"i{i},thing {i % 3},Cat > C{i % 3},{5 + i}" for i in range(30)
     ]
-    (tmp_path / "items.csv").write_text("\n".join(items) + "\n")
+    (folder / "items.csv").write_text("\n".join(items) + "\n")
+
+
+@pytest.mark.parametrize("split", ["time", "last"])
+def test_recsys_evaluate_reports_every_model_and_their_blend(tmp_path, capsys, db, split):
+    _route_shop(tmp_path)
     out = tmp_path / "result.json"
     call_command(
-        "recsys_evaluate", data=str(tmp_path), split="last", k=5, json_out=str(out), verbosity=0
+        "recsys_evaluate",
+        data=str(tmp_path),
+        split=split,
+        k=5,
+        json_out=str(out),
+        config=QUICK_CONFIG,
+        verbosity=0,
     )
     text = capsys.readouterr().out
-    assert "| merchlab |" in text and "| lightfm_cf |" in text and "| popularity |" in text
+    for model in ("popularity", "lightfm_cf", "merchlab", "bought_together", "next_items", "blend"):
+        assert f"| {model} |" in text
+    assert "| cold_users: blend |" in text and "blend weights: merchlab" in text
     result = json.loads(out.read_text())
-    assert result["k"] == 5 and result["split"] == "last"
+    assert result["k"] == 5 and result["split"] == split
+    models = result["models"]
+    # Every model is scored on the same visitors, and has its training time.
+    assert len({m["users"] for m in models.values()}) == 1 and models["blend"]["users"] > 0
+    assert all(m["training_seconds"] >= 0 for m in models.values())
+    assert sum(result["blend"]["weights"].values()) == pytest.approx(1.0)
+    assert result["cold_users"]["blend"]["users"] == 6
+    # On a shop whose visitors follow routes, the models of what goes together and of what
+    # comes next find the next products far better than the best sellers.
+    assert models["bought_together"]["ndcg"] > models["popularity"]["ndcg"] + 0.1
+    assert models["next_items"]["ndcg"] > models["popularity"]["ndcg"] + 0.1
+
+
+def test_recsys_evaluate_command_refuses_bad_input(tmp_path, db):
     with pytest.raises(CommandError, match="needs interactions.csv"):
         call_command("recsys_evaluate", data=str(tmp_path / "missing"))
+    _route_shop(tmp_path)
+    with pytest.raises(CommandError, match="Unknown models: nope"):
+        call_command("recsys_evaluate", data=str(tmp_path), models="merchlab,nope")
+    with pytest.raises(CommandError, match="--max-users"):
+        call_command("recsys_evaluate", data=str(tmp_path), max_users=0)

@@ -174,3 +174,64 @@ def test_model_versions_page_compares_with_popularity(client, shop):
     assert "48,210 events" in html and "360 products" in html
     assert "<strong>0.3100</strong>" in html and "<strong>0.1500</strong>" in html
     assert "Better than best-sellers" in html and "55% better" in html
+
+
+def _fusion(chosen: str, blend: float) -> dict:
+    return {
+        "k": 10,
+        "users": 240,
+        "models": {
+            "merchlab": 0.1221,
+            "bought_together": 0.081,
+            "next_items": 0.0426,
+            "popularity": 0.0632,
+        },
+        "blend": blend,
+        "weights": {"merchlab": 0.8, "bought_together": 0.1, "next_items": 0.1, "popularity": 0.0},
+        "chosen": chosen,
+    }
+
+
+def test_model_versions_page_shows_each_model_the_blend_weights_and_what_home_serves(client, shop):
+    common = {"status": "ready", "training_seconds": 3.0, "counts": {"events": 900}}
+    ModelVersion.objects.create(
+        merchant=shop.merchant,
+        version=2,
+        is_active=True,
+        metrics={"k": 10, "models": {}, "fusion": _fusion("blend", 0.1246)},
+        **common,
+    )
+    ModelVersion.objects.create(
+        merchant=shop.merchant,
+        version=1,
+        metrics={
+            "k": 10,
+            "models": {},
+            "fusion": _fusion("merchlab", 0.1100),
+            "skipped": {
+                "bought_together": "no add-to-cart or purchase events, so no products bought "
+                "together"
+            },
+        },
+        **common,
+    )
+    client.force_login(shop.reviewer)
+    html = client.get(url(shop, "models/")).content.decode()
+    newer, older = html.split("<td>v1<")[0], html.split("<td>v1<")[1]
+    # Every model with its hold-out figure and fitted weight, and the blend's figure.
+    assert "Each model on the hold-out (240 visitors)" in newer
+    for label, ndcg, weight in [
+        ("Personal picks (LightFM hybrid)", "0.1221", "0.8"),
+        ("Bought together", "0.0810", "0.1"),
+        ("Next in the session", "0.0426", "0.1"),
+        ("Best-sellers", "0.0632", "0.0"),
+    ]:
+        row = newer[newer.index(f"<td>{label}</td>") :].split("</tr>")[0]
+        assert f">{ndcg}<" in row and f">{weight}<" in row
+    assert "<strong>0.1246</strong>" in newer
+    assert "The home placement serves the blend" in newer and "(best 0.122)" in newer
+    # When the blend did not win, the best single model serves home and the page says so.
+    assert "The home placement serves Personal picks (LightFM hybrid): the blend" in older
+    assert "<strong>0.1221</strong>" in older
+    assert "Bought together skipped: no add-to-cart or purchase events" in older
+    assert "Quality unknown: no hold-out check" in older and "{&#x27;" not in html

@@ -1,10 +1,15 @@
 """python manage.py recsys_evaluate --data DIR [--split time|last|last_basket] [--k 10] [--json OUT]
+[--max-users N]
 
-Trains ``popularity``, ``lightfm_cf`` (ids only) and ``merchlab`` (the production
-configuration, through the same ``recsys.training.train`` as the Celery job) on the training
-split of DIR and prints precision, recall, NDCG and AUC at k, cold-item and cold-user results
-and training seconds (see ``recsys.evaluation`` for the definitions and
-``recsys.datasets`` for the DIR format and converters of the shared data sets).
+Trains ``popularity``, ``lightfm_cf`` (ids only), ``merchlab`` (the production
+configuration, through the same ``recsys.training.train`` as the Celery job),
+``bought_together`` and ``next_items`` (``recsys.training.train_components``, as the job) and
+their ``blend`` (weights fitted by ``recsys.fusion``, cross-fitted over the evaluated visitors)
+on the training split of DIR and prints precision, recall, NDCG and AUC at k, cold-item and
+cold-user results and training seconds (see ``recsys.evaluation.evaluate`` for the
+definitions and ``recsys.datasets`` for the DIR format and converters of the shared data
+sets). Every model runs all its epochs; ``--config '{"epochs": 5, "next_items": {"epochs": 3}}'``
+makes a quick run.
 
 ``--split last_basket`` evaluates product-page anchors instead (``recsys.evaluation.
 evaluate_anchors``): each customer's last basket is held out, its first product is the anchor
@@ -27,7 +32,7 @@ from recsys.services import training_config
 
 
 class Command(BaseCommand):
-    help = "Evaluate popularity, lightfm_cf and the merchlab recommender on a data folder."
+    help = "Evaluate every recommender model and their blend on a data folder."
 
     def add_arguments(self, parser):
         parser.add_argument("--data", required=True, help="folder with interactions.csv, items.csv")
@@ -44,10 +49,17 @@ class Command(BaseCommand):
             + "); all of them by default",
         )
         parser.add_argument(
+            "--max-users",
+            type=int,
+            default=None,
+            help="score a seeded sample of at most this many visitors per group (baskets with "
+            "--split last_basket; default: all)",
+        )
+        parser.add_argument(
             "--config", default="", help="JSON overrides of the merchlab TrainingConfig"
         )
 
-    def handle(self, *args, data, split, k, json_out, models, config, **options):
+    def handle(self, *args, data, split, k, json_out, models, config, max_users=None, **options):
         folder = Path(data)
         if not (folder / "interactions.csv").exists() or not (folder / "items.csv").exists():
             raise CommandError(
@@ -55,6 +67,8 @@ class Command(BaseCommand):
             )
         if k < 1:
             raise CommandError("--k must be at least 1.")
+        if max_users is not None and max_users < 1:
+            raise CommandError("--max-users must be at least 1.")
         known = ANCHOR_MODELS if split == "last_basket" else MODELS
         chosen = [m.strip() for m in models.split(",") if m.strip()] or list(known)
         unknown = set(chosen) - set(known)
@@ -79,12 +93,12 @@ class Command(BaseCommand):
             if split == "last_basket":
                 result = evaluate_anchors(
                     dataset, k=k, models=chosen, config=training_config(overrides),
-                    progress=progress,
+                    progress=progress, max_baskets=max_users,
                 )  # fmt: skip
             else:
                 result = evaluate(
                     dataset, split, k=k, models=chosen, config=training_config(overrides),
-                    progress=progress,
+                    progress=progress, max_users=max_users,
                 )  # fmt: skip
         result["seconds"] = round(time.perf_counter() - started, 1)
         self.stdout.write(format_table(result))
