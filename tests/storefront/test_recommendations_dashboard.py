@@ -134,6 +134,7 @@ def test_report_attributes_by_request_id_and_lists_top_items(client, shop, other
     )  # placement found through the request id
     ev(shop.merchant, 12, "purchase", "D-1", placement="")
     ev(shop.merchant, 13, "view", "D-2", request_id="")  # not from a recommendation: not counted
+    ev(shop.merchant, 14, "click", "D-0", request_id="r-lost", placement="")  # no placement known
     ev(other_shop.merchant, 1, "impression", "X", request_id="r9")
     client.force_login(shop.reviewer)
     r = client.get(url(shop, "report/"), {"days": 7})
@@ -145,6 +146,7 @@ def test_report_attributes_by_request_id_and_lists_top_items(client, shop, other
     assert cells[:6] == ["3", "1", "33%", "1", "1", "9.50"]
     top = html[html.index('class="grid compact top-items" data-placement="home"') :]
     assert top.index("D-1") < top.index("D-0")
+    assert 'data-placement="(unknown)"' in html
 
 
 def test_model_versions_page_compares_with_popularity(client, shop):
