@@ -14,6 +14,9 @@ its time-out.
 The file-system cache of the demo (no server) gets ``add`` and ``incr`` that are atomic across
 threads and processes (``FileBasedCache`` below), so counters such as the sign-in throttle count
 every attempt on both backends.
+
+``computed_with_age`` keeps an expensive read (a report page's figures) for a while together with
+the time it was computed, so the page can say how old its figures are.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ import pickle
 import tempfile
 import time
 import zlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
 
 from django.core.cache import cache as default_cache
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
@@ -30,6 +36,9 @@ from django.core.cache.backends.filebased import FileBasedCache as DjangoFileBas
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 from django.core.files import locks
+from django.utils import timezone
+
+T = TypeVar("T")
 
 _INCR_EXISTING = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
@@ -52,6 +61,36 @@ def counter_hit(key: str, timeout: int, *, cache=None) -> int:
         except ValueError:  # no counter yet (or it just expired): start a window, then count
             cache.add(key, 0, timeout)
     raise RuntimeError(f"could not count {key!r}")
+
+
+def computed_with_age(
+    key: str, compute: Callable[[], T], *, timeout: int, refresh: bool = False, cache=None
+) -> tuple[T, datetime]:
+    """``compute()``'s value and the time it was computed, kept ``timeout`` seconds under ``key``.
+
+    ``refresh`` computes again now. Callers put a version in ``key`` that their writes change
+    (see ``cache_version``), and show the returned time: a cached figure is never shown as if
+    it were current."""
+    cache = default_cache if cache is None else cache
+    if not refresh and timeout > 0:
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+    entry = (compute(), timezone.now())
+    if timeout > 0:
+        cache.set(key, entry, timeout)
+    return entry
+
+
+def cache_version(name: str, *, bump: bool = False, cache=None) -> int:
+    """A value to put in cache keys: ``bump=True`` replaces it, so every key built with the old
+    value is left to expire unread."""
+    cache = default_cache if cache is None else cache
+    key = f"version:{name}"
+    if bump:  # a new value even when the old one was evicted
+        cache.set(key, time.time_ns(), None)
+        return cache.get(key)
+    return cache.get_or_set(key, time.time_ns, None)
 
 
 class RedisCacheClient(DjangoRedisCacheClient):

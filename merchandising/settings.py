@@ -182,6 +182,10 @@ else:
         }
     }
 
+# How long the placement report's figures are kept before a page view counts the events again
+# (the page shows their age and can recompute at once); 0 computes on every view.
+MERCHLAB_REPORT_CACHE_SECONDS = int(os.environ.get("MERCHLAB_REPORT_CACHE_SECONDS", 300))
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Merchlab <no-reply@merchlab.local>")
 

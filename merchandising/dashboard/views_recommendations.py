@@ -370,11 +370,17 @@ class PlacementReportView(Page):
             days = 7
         if days not in REPORT_DAYS:
             days = 7
-        merchant = self.request.merchant
+        figures = placements.placement_report_figures(
+            self.request.merchant,
+            days=days,
+            per_placement=10,
+            refresh=self.request.GET.get("refresh") == "1",
+        )
         context.update(
             days=days,
             day_choices=REPORT_DAYS,
-            report=placements.placement_report(merchant, days=days),
-            top=placements.placement_top_items(merchant, days=days, per_placement=10),
+            report=figures["report"],
+            top=figures["top"],
+            computed_at=figures["computed_at"],
         )
         return context

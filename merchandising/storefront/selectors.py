@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Count, QuerySet, Sum
+from django.utils import timezone
 
 from merchandising.accounts.keys import key_hash
 from merchandising.accounts.models import ApiKey
+from merchandising.cache import cache_version, computed_with_age
+from merchandising.tracking.models import Event
 
 from .models import Placement
 
@@ -74,49 +81,81 @@ def placement_cache_forget(merchant_id: int | None = None) -> None:
 # --- reports -------------------------------------------------------------------------------------
 
 
-def _attributed_events(merchant, *, days: int):
-    """Events that carry a recommendation request id, with the placement they came from (taken
-    from the event, or from another event of the same request when the shop left it out)."""
-    from datetime import timedelta
-
-    from django.db.models import OuterRef, Subquery, Value
-    from django.db.models.functions import Coalesce, NullIf
-    from django.utils import timezone
-
-    from merchandising.tracking.models import Event
-
-    since = timezone.now() - timedelta(days=days)
-    placed = Subquery(
-        Event.objects.filter(merchant=merchant, request_id=OuterRef("request_id"))
-        .exclude(placement="")
-        .values("placement")[:1]
+_UNPLACED_SQL = """
+SELECT slots.placement, e.sku, e.type, COUNT(*), SUM(e.value)
+FROM {event} e
+LEFT JOIN (
+    SELECT request_id, MIN(placement) AS placement FROM {event}
+    WHERE merchant_id = %s AND placement <> '' AND request_id IN (
+        SELECT request_id FROM {event}
+        WHERE merchant_id = %s AND ts >= %s AND request_id <> '' AND placement = ''
     )
-    return (
+    GROUP BY request_id
+) slots ON slots.request_id = e.request_id
+WHERE e.merchant_id = %s AND e.ts >= %s AND e.request_id <> '' AND e.placement = ''
+GROUP BY slots.placement, e.sku, e.type
+"""
+
+
+def attributed_counts(merchant, *, days: int) -> list[dict]:
+    """Events that carry a recommendation request id, counted (``n``, ``revenue``) per placement
+    (``slot``), ``sku`` and ``type`` over the last ``days`` days. The placement is the event's
+    own, or that of another event of the same request when the shop left it out. The placement
+    report and its top products are both sums of these rows.
+
+    Two aggregate queries: events that name their placement are grouped as they are; the others
+    are joined to their requests' placements (looked up once per request, in any period). A
+    sub-query per event row instead made PostgreSQL estimate a cost of tens of millions and
+    spend half a second compiling the plan (JIT) on the demo's 100,000 impressions, even when no
+    event lacked its placement."""
+    since = timezone.now() - timedelta(days=days)
+    merged: dict[tuple, dict] = {}
+    placed = (
         Event.objects.filter(merchant=merchant, ts__gte=since)
         .exclude(request_id="")
-        .annotate(slot=Coalesce(NullIf("placement", Value("")), placed))
+        .exclude(placement="")
+        .values("placement", "sku", "type")
+        .annotate(n=Count("id"), revenue=Sum("value"))
     )
+    for row in placed:
+        merged[(row["placement"], row["sku"], row["type"])] = {
+            "slot": row["placement"],
+            "sku": row["sku"],
+            "type": row["type"],
+            "n": row["n"],
+            "revenue": row["revenue"],
+        }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UNPLACED_SQL.format(event=Event._meta.db_table),
+            [merchant.pk, merchant.pk, since, merchant.pk, since],
+        )
+        unplaced = cursor.fetchall()
+    for slot, sku, type_, n, revenue in unplaced:
+        row = merged.setdefault(
+            (slot, sku, type_), {"slot": slot, "sku": sku, "type": type_, "n": 0, "revenue": None}
+        )
+        row["n"] += n
+        if revenue is not None:  # a float from SQLite's raw cursor, a Decimal from PostgreSQL's
+            row["revenue"] = (row["revenue"] or 0) + Decimal(str(revenue))
+    return list(merged.values())
 
 
-def placement_report(merchant, *, days: int = 7) -> list[dict]:
+def placement_report(merchant, *, days: int = 7, counts: list[dict] | None = None) -> list[dict]:
     """Per placement: impressions, clicks, CTR, add-to-cart, purchases and revenue attributed by
-    request id over the last `days` days. Every placement is listed, with zeros when idle."""
-    from django.db.models import Count, Sum
-
+    request id over the last `days` days (or over ``counts``, from attributed_counts). Every
+    placement is listed, with zeros when idle."""
+    if counts is None:
+        counts = attributed_counts(merchant, days=days)
     rows: dict[str, dict] = {}
     for p in placements_list(merchant):
         rows[p.key] = {"key": p.key, "name": p.name, "placement_id": p.pk}
-    qs = (
-        _attributed_events(merchant, days=days)
-        .values("slot", "type")
-        .annotate(n=Count("id"), revenue=Sum("value"))
-    )
-    for r in qs:
+    for r in counts:
         key = r["slot"] or "(unknown)"
         row = rows.setdefault(key, {"key": key, "name": "", "placement_id": None})
-        row[r["type"]] = r["n"]
+        row[r["type"]] = row.get(r["type"], 0) + r["n"]
         if r["type"] == "purchase":
-            row["revenue"] = r["revenue"] or 0
+            row["revenue"] = row.get("revenue", 0) + (r["revenue"] or 0)
     out = []
     for row in rows.values():
         impressions = row.get("impression", 0)
@@ -136,20 +175,16 @@ def placement_report(merchant, *, days: int = 7) -> list[dict]:
 
 
 def placement_top_items(
-    merchant, *, days: int = 7, per_placement: int = 10
+    merchant, *, days: int = 7, per_placement: int = 10, counts: list[dict] | None = None
 ) -> dict[str, list[dict]]:
     """Per placement, its most clicked products (then most shown) with impressions, clicks, CTR
     and purchases attributed by request id."""
-    from django.db.models import Count
-
+    if counts is None:
+        counts = attributed_counts(merchant, days=days)
     per: dict[str, dict[str, dict]] = {}
-    qs = (
-        _attributed_events(merchant, days=days)
-        .exclude(sku="")
-        .values("slot", "sku", "type")
-        .annotate(n=Count("id"))
-    )
-    for r in qs:
+    for r in counts:
+        if not r["sku"]:
+            continue
         item = per.setdefault(r["slot"] or "(unknown)", {}).setdefault(
             r["sku"],
             {"sku": r["sku"], "impression": 0, "click": 0, "add_to_cart": 0, "purchase": 0},
@@ -165,6 +200,40 @@ def placement_top_items(
             i["ctr"] = i["click"] / i["impression"] if i["impression"] else None
         out[slot] = ranked[:per_placement]
     return out
+
+
+def _report_version_name(merchant_id: int) -> str:
+    return f"placement-report:{merchant_id}"
+
+
+def placement_report_forget(merchant_id: int) -> None:
+    """Placements changed (added, renamed, removed): the next report page computes afresh."""
+    cache_version(_report_version_name(merchant_id), bump=True)
+
+
+def placement_report_figures(
+    merchant, *, days: int = 7, per_placement: int = 10, refresh: bool = False
+) -> dict:
+    """The report page's figures (``report``: placement_report, ``top``: placement_top_items)
+    and ``computed_at``, kept MERCHLAB_REPORT_CACHE_SECONDS. Counting a month of attributed
+    events is the dashboard's most expensive read, and its figures move little in minutes; the
+    page says when they were computed and offers to compute them now (``refresh``)."""
+
+    def compute():
+        counts = attributed_counts(merchant, days=days)
+        return (
+            placement_report(merchant, counts=counts),
+            placement_top_items(merchant, per_placement=per_placement, counts=counts),
+        )
+
+    version = cache_version(_report_version_name(merchant.pk))
+    (report, top), computed_at = computed_with_age(
+        f"placement-report:{merchant.pk}:{version}:{days}:{per_placement}",
+        compute,
+        timeout=settings.MERCHLAB_REPORT_CACHE_SECONDS,
+        refresh=refresh,
+    )
+    return {"report": report, "top": top, "computed_at": computed_at}
 
 
 def visitor_segment_keys(merchant, visitor_id: str | None) -> list[str]:

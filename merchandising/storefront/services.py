@@ -16,6 +16,7 @@ from .selectors import (
     demo_key_cache_key,
     demo_storefront_key,
     placement_cache_forget,
+    placement_report_forget,
 )
 
 
@@ -89,6 +90,12 @@ EDITABLE_FIELDS = (
 )
 
 
+def _report_forget(merchant_id: int) -> None:
+    # Now, and again after commit: a report computed meanwhile from the old rows is not kept.
+    placement_report_forget(merchant_id)
+    transaction.on_commit(lambda: placement_report_forget(merchant_id))
+
+
 @transaction.atomic
 def placement_create(*, merchant, key: str, name: str, **fields: Any) -> Placement:
     unknown = set(fields) - set(EDITABLE_FIELDS)
@@ -98,6 +105,7 @@ def placement_create(*, merchant, key: str, name: str, **fields: Any) -> Placeme
     placement.full_clean()
     placement.save()
     placement_cache_forget(merchant.pk)
+    _report_forget(merchant.pk)
     return placement
 
 
@@ -111,6 +119,7 @@ def placement_update(*, placement: Placement, **fields: Any) -> Placement:
     placement.full_clean()
     placement.save()
     placement_cache_forget(placement.merchant_id)
+    _report_forget(placement.merchant_id)
     return placement
 
 
@@ -118,6 +127,7 @@ def placement_update(*, placement: Placement, **fields: Any) -> Placement:
 def placement_delete(*, placement: Placement) -> None:
     placement.delete()
     placement_cache_forget(placement.merchant_id)
+    _report_forget(placement.merchant_id)
 
 
 @transaction.atomic

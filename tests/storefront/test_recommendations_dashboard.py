@@ -134,6 +134,7 @@ def test_report_attributes_by_request_id_and_lists_top_items(client, shop, other
     )  # placement found through the request id
     ev(shop.merchant, 12, "purchase", "D-1", placement="")
     ev(shop.merchant, 13, "view", "D-2", request_id="")  # not from a recommendation: not counted
+    ev(shop.merchant, 14, "click", "D-0", request_id="r-lost", placement="")  # no placement known
     ev(other_shop.merchant, 1, "impression", "X", request_id="r9")
     client.force_login(shop.reviewer)
     r = client.get(url(shop, "report/"), {"days": 7})
@@ -145,6 +146,7 @@ def test_report_attributes_by_request_id_and_lists_top_items(client, shop, other
     assert cells[:6] == ["3", "1", "33%", "1", "1", "9.50"]
     top = html[html.index('class="grid compact top-items" data-placement="home"') :]
     assert top.index("D-1") < top.index("D-0")
+    assert 'data-placement="(unknown)"' in html
 
 
 def test_model_versions_page_compares_with_popularity(client, shop):
@@ -235,3 +237,80 @@ def test_model_versions_page_shows_each_model_the_blend_weights_and_what_home_se
     assert "<strong>0.1221</strong>" in older
     assert "Bought together skipped: no add-to-cart or purchase events" in older
     assert "Quality unknown: no hold-out check" in older and "{&#x27;" not in html
+
+
+def _traffic(merchant, placements: list[str], skus: list[str], *, prefix="t"):
+    """Impressions and clicks per placement and product; the clicks leave out their placement
+    (found through the request id, as a shop's own click tracking often does)."""
+    now = timezone.now()
+    rows = []
+    for p in placements:
+        for s in skus:
+            rid = f"{prefix}-{p}-{s}"
+            for type_, placement in (("impression", p), ("impression", p), ("click", "")):
+                rows.append(
+                    Event(
+                        merchant=merchant,
+                        event_id=f"{rid}-{len(rows)}",
+                        type=type_,
+                        visitor_id="v",
+                        sku=s,
+                        ts=now,
+                        request_id=rid,
+                        placement=placement,
+                    )
+                )
+    Event.objects.bulk_create(rows)
+
+
+def _home_row(html: str) -> list[str]:
+    row = html[html.index('data-placement="home"') :]
+    row = row[: row.index("</tr>")]
+    return [c.split("<")[0] for c in row.split("<td>")[2:]]
+
+
+def test_report_queries_do_not_grow_with_traffic(client, shop, products):
+    """The report counts in SQL: a fixed number of queries however many placements, products
+    and events there are (two over the events for the table and the top products together),
+    and a view of kept figures reads no event at all."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    skus = [p.sku for p in products]
+    _traffic(shop.merchant, ["home", "product_similar", "cart_complete"], skus)
+    _traffic(shop.merchant, ["home"], [f"X-{i}" for i in range(40)], prefix="more")
+    client.force_login(shop.reviewer)
+    client.get(url(shop))  # session and navigation warm
+    with CaptureQueriesContext(connection) as first:
+        r = client.get(url(shop, "report/"), {"days": 30})
+    assert r.status_code == 200
+    assert _home_row(r.content.decode())[:2] == [str(2 * 43), str(43)]
+    assert len(first.captured_queries) <= 8
+    assert sum("tracking_event" in q["sql"] for q in first.captured_queries) == 2
+    with CaptureQueriesContext(connection) as again:
+        r = client.get(url(shop, "report/"), {"days": 30})
+    assert r.status_code == 200
+    assert not [q for q in again.captured_queries if "tracking_event" in q["sql"]]
+    assert len(again.captured_queries) <= 5
+
+
+def test_report_says_how_old_its_figures_are_and_counts_again(client, shop, products, settings):
+    from merchandising.storefront import services
+
+    settings.MERCHLAB_REPORT_CACHE_SECONDS = 300
+    _traffic(shop.merchant, ["home"], ["D-0"])
+    client.force_login(shop.editor)
+    html = client.get(url(shop, "report/")).content.decode()
+    assert _home_row(html)[:2] == ["2", "1"]
+    assert "Figures as of" in html and "refresh=1" in html
+
+    _traffic(shop.merchant, ["home"], ["D-1"], prefix="later")
+    kept = client.get(url(shop, "report/")).content.decode()
+    assert _home_row(kept)[:2] == ["2", "1"]  # the kept figures, with their age on the page
+    assert "events that arrived since then are not counted yet" in kept
+    counted = client.get(url(shop, "report/"), {"refresh": "1"}).content.decode()
+    assert _home_row(counted)[:2] == ["4", "2"]
+
+    # A new placement shows at once: placement writes forget the kept figures.
+    services.placement_create(merchant=shop.merchant, key="summer", name="Summer picks")
+    assert 'data-placement="summer"' in client.get(url(shop, "report/")).content.decode()
