@@ -17,7 +17,7 @@ def test_editor_generates_copy_and_sees_drafts(
     )
     settings.CONTENTGEN_MAX_NEW_TOKENS = 8
     sign_in(page, live_server, shop.editor.username)
-    page.get_by_role("link", name="Content").click()
+    page.get_by_role("link", name="Content", exact=True).click()
     page.get_by_label("SKUs").fill(f"{products[0].sku} {products[1].sku}")
     page.get_by_label("Product description", exact=True).uncheck()
     page.get_by_label("Ad headlines", exact=True).uncheck()
