@@ -800,7 +800,7 @@ def recommend(
     unknown = [a for a in anchor_skus if a not in table.sku_index]
     note = None
     if unknown and spec.strategy == "bought_together":
-        note = f"{unknown[0]} is not in this shop's catalog"
+        note = f"{unknown[0]} is not on sale in this shop"
 
     model = _ensure_aligned(st, catalog) if spec.strategy in ranking.MODEL_STRATEGIES else None
     # "blend" serves the fused models where they beat each single model on the merchant's
@@ -869,7 +869,7 @@ def recommend(
     elif kind == "similar" and model is not None and anchor is not None:
         scores = ranking.similar_scores(anchor, model.normalized)
         normalized = model.normalized
-        reason = f"similar to {table.skus[anchor]}"
+        reason = f"similar to {catalog.titles[anchor]}"
     elif kind == "popularity":
         scores, reason = (
             ranking.popularity_scores(_ensure_popularity(st, catalog)),

@@ -161,7 +161,7 @@ def test_an_unknown_anchor_answers_from_the_fallback_and_says_why(api, trained):
         api, trained.publishable_key, placement="cart_complete", visitor_id="new", cart="GONE-1"
     )
     assert answer["items"]
-    assert all("GONE-1 is not in this shop's catalog" in i["reason"] for i in answer["items"])
+    assert all("GONE-1 is not on sale in this shop" in i["reason"] for i in answer["items"])
 
 
 def test_a_malformed_cart_is_a_400_naming_the_field(api, trained):

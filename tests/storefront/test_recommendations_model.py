@@ -193,7 +193,9 @@ def test_similar_products_come_from_the_model(api, trained_shop):
     skus = [i["sku"] for i in body["items"]]
     assert body["model_version"] == 1
     assert "PAN-3" not in skus and all(s.startswith("PAN") for s in skus[:3]), skus
-    assert body["items"][0]["reason"] == "similar to PAN-3"
+    assert (
+        body["items"][0]["reason"] == "similar to Copper pan PAN-3"
+    )  # its title, as shoppers know it
 
 
 def test_a_new_model_version_is_served_without_restart(api, trained_shop, artifact):
