@@ -359,7 +359,9 @@ def validate_row(
     if not title:
         err("title", "is required")
     price = _parse_price(values.get("price", ""), err)
-    row = CleanRow(line=line, sku=sku, title=title, price=price or Decimal(0))
+    row = CleanRow(
+        line=line, sku=sku, title=title, price=price if price is not None else Decimal(0)
+    )
     row.brand = text("brand")
     row.category = " > ".join(p.strip() for p in text("category").split(">") if p.strip())
     currency = (values.get("currency") or "").strip().upper()

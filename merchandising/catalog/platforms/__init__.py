@@ -148,19 +148,7 @@ def check_row(
     from a platform file; errors name the platform's column (`columns` maps Merchlab's names to
     the platform's)."""
     row, errors = csv_format.validate_row(values, line=line, default_currency=default_currency)
-    if row is not None:
-        # validate_row turns a price of 0.00 into Decimal(0); keep the cents so that a re-import
-        # compares equal to the stored price.
-        row.price = row.price.quantize(Decimal("0.01"))
     return row, [RowError(e.line, columns.get(e.column, e.column), e.message) for e in errors]
-
-
-def unneutralise(value: str) -> str:
-    """Undo csv_format.neutralise on a value Merchlab wrote (a leading apostrophe before a
-    formula character), so that an export re-imports to the same text."""
-    if value.startswith("'") and value[1:].startswith(csv_format._FORMULA_START):
-        return value[1:]
-    return value
 
 
 def product_link(product: dict, *, origin: str, template: str) -> str:

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 
-from ..csv_format import FileError, RowError, neutralise
+from ..csv_format import FileError, RowError, neutralise, unneutralise
 from . import (
     CopyUpdate,
     ListedProduct,
@@ -29,7 +29,6 @@ from . import (
     key_to_sku,
     parse_int,
     parse_price,
-    unneutralise,
 )
 from .html_text import html_to_text, text_to_html
 
