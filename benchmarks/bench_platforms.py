@@ -25,7 +25,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ import django  # noqa: E402
 django.setup()
 warnings.filterwarnings("ignore", message="No directory at")
 
+from bench_catalog import machine  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -227,13 +227,14 @@ def main() -> None:
     args = parser.parse_args()
     settings.DEBUG = False
     call_command("migrate", verbosity=0)
+    load_before = round(os.getloadavg()[0], 2)
     results = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+        "machine": machine(),
         "shopify_import": bench_import(args.handles, args.variants),
         "feed": bench_feed(args.products),
     }
+    results["load_1min"] = {"before": load_before, "after": round(os.getloadavg()[0], 2)}
     Merchant.objects.filter(slug=SLUG).delete()
     out = io.StringIO()
     json.dump(results, out, indent=2)
